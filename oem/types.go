@@ -1,0 +1,234 @@
+package oem
+
+import (
+	"maps"
+	"time"
+)
+
+// FleetEntry is one vehicle the company wants to know about: a row of the
+// wanted fleet, as a fleet CSV import or a company service writes it.
+type FleetEntry struct {
+	VIN          VIN
+	Owner        string // the fleet owner, e.g. a leasing company
+	Make         string // canonical make (NormalizeMake); may be empty
+	Model        string // the company's own model name, a hint only
+	Type         string // the company's own model type, a hint only
+	Connector    string // explicit connector name; empty means route by make or WMI
+	LicencePlate string
+	Country      string    // ISO 3166 alpha-2 where known
+	StartDate    time.Time // contract start; zero when unknown
+	EndDate      time.Time // end of contract; zero when unknown
+	WantActive   bool      // data sharing should be on
+	Displayed    bool      // shown in the company's products
+	Eligible     *bool     // the company's own eligibility flag, when it has one
+
+	// Line is the 1-based line of the fleet file this entry came from, or 0.
+	Line int
+}
+
+// Field names a standardised value that a description can find.
+type Field string
+
+const (
+	FieldMake              Field = "make"
+	FieldModel             Field = "model"
+	FieldVersion           Field = "version"
+	FieldType              Field = "type"
+	FieldModelYear         Field = "model_year"
+	FieldPowertrain        Field = "powertrain"
+	FieldBatteryKWh        Field = "battery_kwh"
+	FieldWarrantyKm        Field = "warranty_km"
+	FieldWarrantyYears     Field = "warranty_years"
+	FieldRangeKm           Field = "range_km"
+	FieldFirstRegistration Field = "first_registration"
+	FieldBuildDate         Field = "build_date"
+	FieldImageURL          Field = "image_url"
+)
+
+// Powertrain is the standardised drive type.
+type Powertrain string
+
+const (
+	PowertrainUnknown Powertrain = ""
+	PowertrainBEV     Powertrain = "bev"  // battery electric
+	PowertrainPHEV    Powertrain = "phev" // plug-in hybrid
+	PowertrainHEV     Powertrain = "hev"  // hybrid without a plug
+	PowertrainICE     Powertrain = "ice"  // combustion only
+	PowertrainFCEV    Powertrain = "fcev" // fuel cell
+)
+
+// Observed is what an OEM reports about one vehicle in its fleet listing.
+type Observed struct {
+	VIN       VIN
+	Status    Status
+	Raw       string    // the OEM's own status word
+	Reason    string    // the OEM's reason, e.g. a rejection reason
+	Account   string    // the OEM account or fleet it was found in, when there are several
+	Make      string    // canonical make, when the OEM says
+	ChangedAt time.Time // when the OEM says the status last changed; zero if it does not
+}
+
+// Result is what an activation or deactivation did for one vehicle.
+type Result struct {
+	VIN    VIN
+	Status Status // the status after the call
+	Raw    string
+	Reason string
+	// Err is a per-vehicle failure, typed with the sentinels in errors.go
+	// (errors.Is(r.Err, ErrNotSupported), ...). Nil on success, including
+	// "already done" answers.
+	Err error
+}
+
+// Info is what a description found about one vehicle. Zero values mean
+// unknown: a capacity of 0 is never a fact. Sources names, for each field
+// that is set, where it came from ("bmw:data/vehicle:capacity").
+type Info struct {
+	VIN               VIN
+	Make              string
+	Model             string
+	Version           string
+	Type              string
+	ModelYear         int
+	Powertrain        Powertrain
+	BatteryKWh        float64
+	WarrantyKm        int
+	WarrantyYears     int
+	RangeKm           int
+	FirstRegistration time.Time
+	BuildDate         time.Time
+	ImageURL          string
+	Sources           map[Field]string
+	// Warnings are odd fields that were skipped; the rest of the
+	// description stands.
+	Warnings []string
+}
+
+// Set records the source of a field; it is a convenience for connectors.
+func (i *Info) Set(f Field, source string) {
+	if i.Sources == nil {
+		i.Sources = make(map[Field]string)
+	}
+
+	i.Sources[f] = source
+}
+
+// Warn records a warning about one odd field.
+func (i *Info) Warn(msg string) { i.Warnings = append(i.Warnings, msg) }
+
+// Model is a model record: what vehicles link to, with the metadata the
+// company's products show. Zero values mean unknown.
+type Model struct {
+	ID            int64
+	Make          string
+	Name          string // the model name, e.g. "i3"
+	Type          string // e.g. "94", "R135"
+	Version       string // e.g. "MT337"
+	VehicleType   string // body or category where known
+	BatteryKWh    float64
+	WarrantyKm    int
+	WarrantyYears int
+	ImageURL      string
+}
+
+// HasMetadata reports whether any of image URL, warranty or capacity is
+// known: the models the old module's metadata listing showed.
+func (m Model) HasMetadata() bool {
+	return m.ImageURL != "" || m.WarrantyKm > 0 || m.WarrantyYears > 0 || m.BatteryKWh > 0
+}
+
+// Vehicle is what we know about one vehicle: the wanted entry plus what the
+// OEM and its descriptions said.
+type Vehicle struct {
+	FleetEntry
+
+	Connector  string // the connector that serves its activation
+	Account    string // the OEM account or fleet it was seen in
+	Model      string
+	Version    string
+	Type       string
+	ModelYear  int
+	Powertrain Powertrain
+	BatteryKWh float64
+	RangeKm    int
+
+	// Model metadata found by the description, applied to the linked model
+	// only where the model does not know it yet.
+	WarrantyKm    int
+	WarrantyYears int
+	ImageURL      string
+
+	Status          Status
+	RawStatus       string
+	Reason          string
+	StatusChangedAt time.Time
+
+	// ModelID is the linked model record, filled by the store.
+	ModelID int64
+
+	DescribedAt time.Time // when a description last succeeded; zero if never
+	SeenAt      time.Time // when the OEM listing last showed it; zero if never
+	// MissingSince is when a complete listing first omitted a vehicle it
+	// had shown before; zero while the OEM lists it. A vehicle missing
+	// from a listing is never deleted or deactivated for that alone.
+	MissingSince time.Time
+	UpdatedAt    time.Time
+	Sources      map[Field]string
+}
+
+// ModelKey is the identity of the vehicle's model record.
+func (v *Vehicle) ModelKey() Model {
+	return Model{Make: v.Make, Name: v.Model, Type: v.Type, Version: v.Version}
+}
+
+// Apply merges a description into the vehicle. Known values are never
+// replaced by unknown ones; the sources of the fields it sets are kept.
+func (v *Vehicle) Apply(info Info, at time.Time) {
+	setS := func(dst *string, src string) {
+		if src != "" {
+			*dst = src
+		}
+	}
+	setI := func(dst *int, src int) {
+		if src > 0 {
+			*dst = src
+		}
+	}
+
+	setS(&v.Make, info.Make)
+	setS(&v.Model, info.Model)
+	setS(&v.Version, info.Version)
+	setS(&v.Type, info.Type)
+	setS(&v.ImageURL, info.ImageURL)
+	setI(&v.ModelYear, info.ModelYear)
+	setI(&v.WarrantyKm, info.WarrantyKm)
+	setI(&v.WarrantyYears, info.WarrantyYears)
+	setI(&v.RangeKm, info.RangeKm)
+	if info.Powertrain != PowertrainUnknown {
+		v.Powertrain = info.Powertrain
+	}
+	if info.BatteryKWh > 0 {
+		v.BatteryKWh = info.BatteryKWh
+	}
+
+	if len(info.Sources) > 0 {
+		if v.Sources == nil {
+			v.Sources = make(map[Field]string, len(info.Sources))
+		}
+		maps.Copy(v.Sources, info.Sources)
+	}
+
+	v.DescribedAt = at
+}
+
+// StatusChange is one row of the append-only activation history.
+type StatusChange struct {
+	VIN       VIN
+	Connector string
+	From      Status
+	To        Status
+	Raw       string
+	Reason    string
+	At        time.Time
+	RunID     int64
+}
