@@ -1,0 +1,122 @@
+package oem
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+type nopConnector struct {
+	Unimplemented
+	name string
+}
+
+func (c nopConnector) Name() string { return c.name }
+
+func (c nopConnector) Fleet(context.Context) iter.Seq2[Observed, error] {
+	return func(func(Observed, error) bool) {}
+}
+
+func driver(name string, required ...string) Driver {
+	var vars []Setting
+	for _, r := range required {
+		vars = append(vars, Setting{Name: r, Required: true})
+	}
+
+	vars = append(vars, Setting{Name: strings.ToUpper(name) + "_OPTIONAL"})
+
+	return DriverFunc{Vars: vars, OpenFunc: func(getenv func(string) string) (Connector, error) {
+		return nopConnector{name: name}, nil
+	}}
+}
+
+func TestRegistry(t *testing.T) {
+	t.Parallel()
+
+	r := NewRegistry()
+	r.Register("zeta", driver("zeta", "ZETA_ID"))
+	r.Register("alpha", driver("alpha", "ALPHA_ID", "ALPHA_SECRET"))
+	r.Register("mid", driver("mid", "MID_ID"))
+
+	if got := r.Drivers(); !reflect.DeepEqual(got, []string{"alpha", "mid", "zeta"}) {
+		t.Fatalf("Drivers = %v", got)
+	}
+
+	for _, bad := range []string{"", "BMW", " x"} {
+		if err := r.AddSafely(bad, driver("x")); err == nil {
+			t.Errorf("AddSafely(%q) accepted", bad)
+		}
+	}
+
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("duplicate Register did not panic")
+			}
+		}()
+		r.Register("mid", driver("mid"))
+	}()
+
+	_, err := r.Open("bmw", func(string) string { return "" })
+	if err == nil || !strings.Contains(err.Error(), "forgotten import") {
+		t.Fatalf("unknown name error = %v", err)
+	}
+
+	env := map[string]string{"ALPHA_ID": "x", "ALPHA_SECRET": "fake", "ZETA_ID": "z"}
+	conns, err := r.OpenFromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var names []string
+	for _, c := range conns {
+		names = append(names, c.Name())
+	}
+
+	if !reflect.DeepEqual(names, []string{"alpha", "zeta"}) {
+		t.Fatalf("opened %v; mid has no settings and must be skipped", names)
+	}
+
+	delete(env, "ALPHA_SECRET")
+	conns, err = r.OpenFromEnv(func(k string) string { return env[k] })
+	var se *SettingsError
+	if !errors.As(err, &se) || se.Connector != "alpha" || !reflect.DeepEqual(se.Missing, []string{"ALPHA_SECRET"}) {
+		t.Fatalf("half-set error = %v", err)
+	}
+
+	if strings.Contains(err.Error(), "fake") || len(conns) != 1 {
+		t.Fatalf("error %q or connectors %d", err, len(conns))
+	}
+
+	if !errors.Is(err, ErrInvalidInput) {
+		t.Fatal("SettingsError must be invalid input")
+	}
+}
+
+func TestKindOf(t *testing.T) {
+	t.Parallel()
+
+	e := &APIError{Connector: "bmw", StatusCode: 429, Kind: ErrRateLimited}
+	wrapped := NewVehicleError("WBA8E9G50GNT12345", "activate", e)
+	if KindOf(wrapped) != "rate_limited" || KindOf(context.Canceled) != "canceled" ||
+		KindOf(errors.New("x")) != "other" || KindOf(nil) != "" {
+		t.Fatal("KindOf mapping wrong")
+	}
+
+	if ve, ok := AsVehicleError(wrapped); !ok || ve.VIN != "WBA8E9G50GNT12345" {
+		t.Fatal("AsVehicleError")
+	}
+}
+
+func TestVehicleApplyNeverForgets(t *testing.T) {
+	t.Parallel()
+
+	v := Vehicle{Model: "i3", BatteryKWh: 42.2, Powertrain: PowertrainBEV, Type: "94"}
+	v.Apply(Info{Model: "", BatteryKWh: 0, Version: "I01", Sources: map[Field]string{FieldVersion: "bmw"}}, v.UpdatedAt)
+	if v.Model != "i3" || v.BatteryKWh != 42.2 || v.Type != "94" || v.Version != "I01" || v.Sources[FieldVersion] != "bmw" {
+		t.Fatalf("Apply lost or missed values: %+v", v)
+	}
+}
