@@ -143,7 +143,7 @@ func vehicle(rng *rand.Rand, m model, serial int) (simkit.Spec, oem.FleetEntry) 
 
 	entry := oem.FleetEntry{
 		VIN: vin, Owner: owner, Make: m.make, Model: m.name, Type: m.typ, LicencePlate: plate,
-		Country: []string{"FR", "NL", "DE", "BE", "GB"}[rng.IntN(5)],
+		Country:   []string{"FR", "NL", "DE", "BE", "GB"}[rng.IntN(5)],
 		StartDate: firstReg, EndDate: firstReg.AddDate(4, 0, 0), WantActive: true, Displayed: true,
 	}
 
