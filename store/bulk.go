@@ -1,0 +1,161 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// upsert describes one batched write: rows for cols of table, merged by
+// "INSERT … ON CONFLICT <conflict> <action>". The action refers to the
+// stored row by the table's name and to the new one as excluded, which both
+// databases understand.
+type upsert struct {
+	table    string
+	cols     []string
+	conflict string // "(vin)"
+	action   string // "DO UPDATE SET …" or "DO NOTHING"
+	order    string // the columns the merge visits rows in, for lock order
+}
+
+// write runs u for rows inside tx. Rows must already be sorted in u.order
+// and hold no two rows with the same conflict key.
+//
+// On PostgreSQL the rows are copied into a temporary table with COPY and
+// merged by one INSERT … SELECT … ON CONFLICT. On SQLite they go in
+// multi-row INSERT statements as large as the parameter limit allows.
+func (s *DB) write(ctx context.Context, tx *sqlx.Tx, u upsert, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+
+	if s.d.copy {
+		return s.copyMerge(ctx, tx, u, rows)
+	}
+
+	cols := strings.Join(u.cols, ", ")
+	per := max(1, s.d.maxParams/len(u.cols))
+	for start := 0; start < len(rows); start += per {
+		chunk := rows[start:min(start+per, len(rows))]
+		args := make([]any, 0, len(chunk)*len(u.cols))
+		for _, r := range chunk {
+			args = append(args, r...)
+		}
+
+		q := fmt.Sprintf("INSERT INTO %s (%s) VALUES %s ON CONFLICT %s %s",
+			u.table, cols, placeholders(len(chunk), len(u.cols)), u.conflict, u.action)
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("write %s: %w", u.table, err)
+		}
+	}
+
+	return nil
+}
+
+func (s *DB) copyMerge(ctx context.Context, tx *sqlx.Tx, u upsert, rows [][]any) error {
+	tmp := "tmp_" + u.table
+	cols := strings.Join(u.cols, ", ")
+
+	// CREATE TABLE AS copies the column types but not the constraints: the
+	// temporary table takes NULL for every unknown value.
+	create := fmt.Sprintf("CREATE TEMP TABLE %s ON COMMIT DROP AS SELECT %s FROM %s WITH NO DATA",
+		tmp, cols, u.table)
+	if _, err := tx.ExecContext(ctx, create); err != nil {
+		return fmt.Errorf("write %s: %w", u.table, err)
+	}
+
+	stmt, err := tx.PrepareContext(ctx, pq.CopyIn(tmp, u.cols...))
+	if err != nil {
+		return fmt.Errorf("write %s: copy: %w", u.table, err)
+	}
+
+	for _, r := range rows {
+		if _, err := stmt.ExecContext(ctx, r...); err != nil {
+			stmt.Close()
+
+			return fmt.Errorf("write %s: copy: %w", u.table, err)
+		}
+	}
+
+	if _, err := stmt.ExecContext(ctx); err != nil {
+		stmt.Close()
+
+		return fmt.Errorf("write %s: copy: %w", u.table, err)
+	}
+
+	if err := stmt.Close(); err != nil {
+		return fmt.Errorf("write %s: copy: %w", u.table, err)
+	}
+
+	merge := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s ORDER BY %s ON CONFLICT %s %s",
+		u.table, cols, cols, tmp, u.order, u.conflict, u.action)
+	if _, err := tx.ExecContext(ctx, merge); err != nil {
+		return fmt.Errorf("write %s: merge: %w", u.table, err)
+	}
+
+	if _, err := tx.ExecContext(ctx, "DROP TABLE "+tmp); err != nil {
+		return fmt.Errorf("write %s: %w", u.table, err)
+	}
+
+	return nil
+}
+
+// inTx runs fn in a transaction, committed when fn returns nil and rolled
+// back otherwise.
+func (s *DB) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+
+		return err
+	}
+
+	return tx.Commit()
+}
+
+// selectIn runs q, which holds one "IN (?)" for keys, in chunks small
+// enough for the parameter limit, and passes each chunk's rows to scan.
+// Any args come before the keys.
+func (s *DB) selectIn(ctx context.Context, db sqlx.QueryerContext, q string, keys []string,
+	scan func(*sqlx.Rows) error, args ...any) error {
+	per := min(1000, s.d.maxParams-len(args))
+	for start := 0; start < len(keys); start += per {
+		chunk := keys[start:min(start+per, len(keys))]
+		qq, all, err := sqlx.In(q, append(append([]any{}, args...), chunk)...)
+		if err != nil {
+			return err
+		}
+
+		rows, err := db.QueryxContext(ctx, sqlx.Rebind(s.d.bindType(), qq), all...)
+		if err != nil {
+			return err
+		}
+
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				rows.Close()
+
+				return err
+			}
+		}
+
+		if err := rows.Err(); err != nil {
+			rows.Close()
+
+			return err
+		}
+
+		if err := rows.Close(); err != nil {
+			return err
+		}
+	}
+
+	return nil
+}

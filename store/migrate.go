@@ -1,0 +1,134 @@
+package store
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+)
+
+//go:embed migrations/postgres/*.sql migrations/sqlite/*.sql
+var migrationFiles embed.FS
+
+// Migrate applies the embedded migrations the database lacks. Open calls it
+// unless WithoutMigrate is given. It fails with an error wrapping
+// ErrSchemaTooNew when the database was migrated by a newer version of this
+// library. On PostgreSQL concurrent callers on one schema wait for each other
+// (an advisory lock); on SQLite the write lock serialises them.
+func (s *DB) Migrate(ctx context.Context) error {
+	p, err := s.provider()
+	if err != nil {
+		return err
+	}
+
+	if err := s.checkVersionWith(ctx, p); err != nil {
+		return err
+	}
+
+	results, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("store: migrate %s: %w", s.d.name, err)
+	}
+
+	for _, r := range results {
+		s.log.InfoContext(ctx, "store: applied migration", "dialect", s.d.name,
+			"version", r.Source.Version, "duration", r.Duration)
+	}
+
+	return nil
+}
+
+// SchemaVersion returns the version the database is migrated to and the
+// newest version this library embeds.
+func (s *DB) SchemaVersion(ctx context.Context) (current, newest int64, err error) {
+	p, err := s.provider()
+	if err != nil {
+		return 0, 0, err
+	}
+
+	return s.versions(ctx, p)
+}
+
+func (s *DB) checkVersion(ctx context.Context) error {
+	p, err := s.provider()
+	if err != nil {
+		return err
+	}
+
+	return s.checkVersionWith(ctx, p)
+}
+
+func (s *DB) checkVersionWith(ctx context.Context, p *goose.Provider) error {
+	current, newest, err := s.versions(ctx, p)
+	if err != nil {
+		return err
+	}
+
+	if current > newest {
+		return fmt.Errorf("store: %s database is at schema version %d, this library knows "+
+			"versions up to %d; upgrade the library: %w", s.d.name, current, newest, ErrSchemaTooNew)
+	}
+
+	return nil
+}
+
+// versions reads the database's schema version; a database goose never
+// touched is at version 0.
+func (s *DB) versions(ctx context.Context, p *goose.Provider) (current, newest int64, err error) {
+	sources := p.ListSources()
+	newest = sources[len(sources)-1].Version
+
+	var exists bool
+	q := "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'goose_db_version'"
+	if s.d.name == "postgres" {
+		q = "SELECT to_regclass('goose_db_version') IS NOT NULL"
+	}
+
+	if err := s.db.GetContext(ctx, &exists, q); err != nil {
+		return 0, 0, fmt.Errorf("store: read schema version: %w", err)
+	}
+
+	if !exists {
+		return 0, newest, nil
+	}
+
+	current, err = p.GetDBVersion(ctx)
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: read schema version: %w", err)
+	}
+
+	return current, newest, nil
+}
+
+func (s *DB) provider() (*goose.Provider, error) {
+	fsys, err := fs.Sub(migrationFiles, s.d.migrations)
+	if err != nil {
+		return nil, fmt.Errorf("store: migrations: %w", err)
+	}
+
+	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
+	if s.d.name == "postgres" {
+		// One lock per schema: migrations of different schemas (parallel
+		// tests, tenants) do not wait for one another.
+		h := fnv.New64a()
+		h.Write([]byte("vehicleinfo/store:" + s.schema))
+		locker, err := lock.NewPostgresSessionLocker(
+			lock.WithLockID(int64(h.Sum64()>>1)), lock.WithLockTimeout(1, 300))
+		if err != nil {
+			return nil, fmt.Errorf("store: migration lock: %w", err)
+		}
+
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+
+	p, err := goose.NewProvider(s.d.goose, s.db.DB, fsys, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("store: migrations: %w", err)
+	}
+
+	return p, nil
+}

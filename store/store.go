@@ -1,0 +1,218 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	_ "github.com/lib/pq" // the "postgres" driver
+	_ "modernc.org/sqlite" // the "sqlite" driver
+
+	"github.com/vehicleinfo/ingest/oem"
+)
+
+// DB is the SQL store. It implements oem.Store and is safe for concurrent
+// use.
+type DB struct {
+	db     *sqlx.DB
+	d      dialect
+	log    *slog.Logger
+	now    func() time.Time
+	schema string // the PostgreSQL schema migrations apply to
+}
+
+var _ oem.Store = (*DB)(nil)
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	logger  *slog.Logger
+	now     func() time.Time
+	migrate bool
+}
+
+// WithLogger sets the logger; the default discards everything.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) {
+		if l != nil {
+			o.logger = l
+		}
+	}
+}
+
+// WithClock sets the clock used for the times the store stamps itself
+// (UpdatedAt when the caller leaves it zero, run start and end). The
+// default is time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) {
+		if now != nil {
+			o.now = now
+		}
+	}
+}
+
+// WithoutMigrate makes Open skip applying migrations. Open still fails when
+// the database was migrated by a newer version of this library; call Migrate
+// before using a database that is not up to date.
+func WithoutMigrate() Option {
+	return func(o *options) { o.migrate = false }
+}
+
+// Open connects to the database named by dsn, applies the embedded
+// migrations and returns the store.
+//
+// The DSN picks the database:
+//
+//   - postgres://… or postgresql://…: PostgreSQL through lib/pq; the DSN is
+//     passed on as it is (sslmode, search_path and other parameters
+//     included);
+//   - sqlite:path, sqlite://path, file:path, :memory: or a plain file path:
+//     SQLite through modernc.org/sqlite, with WAL, a busy timeout of 5 s and
+//     foreign keys on; query parameters the driver knows are kept.
+//
+// Open fails with an error wrapping oem.ErrInvalidInput for any other
+// scheme, with the driver's error when the server cannot be reached, and
+// with an error wrapping ErrSchemaTooNew when the database was migrated by
+// a newer version of this library. Errors never repeat the DSN, which may
+// hold a password.
+func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
+	o := options{
+		logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+		now:     time.Now,
+		migrate: true,
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+
+	d, driverDSN, where, err := parseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+
+	raw, err := sql.Open(d.driver, driverDSN)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s %s: %w", d.name, where, err)
+	}
+
+	if d.name == "sqlite" {
+		// One connection: SQLite has one writer at a time, and a single
+		// connection queues callers in database/sql instead of failing
+		// them with "database is locked". It also keeps :memory: one
+		// database.
+		raw.SetMaxOpenConns(1)
+	}
+
+	s := &DB{db: sqlx.NewDb(raw, d.driver), d: d, log: o.logger, now: o.now}
+	if err := raw.PingContext(ctx); err != nil {
+		raw.Close()
+
+		return nil, fmt.Errorf("store: connect to %s %s: %w", d.name, where, err)
+	}
+
+	if d.name == "postgres" {
+		if err := s.db.GetContext(ctx, &s.schema, "SELECT current_schema()"); err != nil {
+			raw.Close()
+
+			return nil, fmt.Errorf("store: %s %s: %w", d.name, where, err)
+		}
+	}
+
+	if o.migrate {
+		err = s.Migrate(ctx)
+	} else {
+		err = s.checkVersion(ctx)
+	}
+
+	if err != nil {
+		raw.Close()
+
+		return nil, err
+	}
+
+	return s, nil
+}
+
+// Close releases the store's connections.
+func (s *DB) Close() error { return s.db.Close() }
+
+// Dialect names the database: "postgres" or "sqlite".
+func (s *DB) Dialect() string { return s.d.name }
+
+// DB returns the underlying connection pool, for callers that read the
+// tables directly. Writes should go through the store's methods.
+func (s *DB) DB() *sqlx.DB { return s.db }
+
+var schemeRE = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*):`)
+
+// parseDSN picks the dialect and returns the DSN to hand to the driver and
+// a description of where it points that is safe to print.
+func parseDSN(dsn string) (dialect, string, string, error) {
+	dsn = strings.TrimSpace(dsn)
+	if dsn == "" {
+		return dialect{}, "", "", fmt.Errorf("store: empty DSN: %w", oem.ErrInvalidInput)
+	}
+
+	scheme := ""
+	if m := schemeRE.FindStringSubmatch(dsn); m != nil && len(m[1]) > 1 {
+		scheme = strings.ToLower(m[1]) // one letter is a Windows drive, not a scheme
+	}
+
+	switch scheme {
+	case "postgres", "postgresql":
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return dialect{}, "", "", fmt.Errorf("store: bad postgres DSN: %w", oem.ErrInvalidInput)
+		}
+
+		return postgres, dsn, "at " + u.Host, nil
+	case "sqlite":
+		path := strings.TrimPrefix(dsn[len("sqlite:"):], "//")
+
+		return sqliteDSN(path)
+	case "file", "":
+		return sqliteDSN(dsn)
+	}
+
+	return dialect{}, "", "", fmt.Errorf(
+		"store: unsupported DSN scheme %q (want postgres://, postgresql://, sqlite:, file:, "+
+			":memory: or a file path): %w", scheme, oem.ErrInvalidInput)
+}
+
+// sqliteDSN adds the pragmas the store needs to a SQLite path or file: URI.
+func sqliteDSN(path string) (dialect, string, string, error) {
+	name := path
+	if i := strings.IndexByte(name, '?'); i >= 0 {
+		name = name[:i]
+	}
+
+	if strings.TrimPrefix(name, "file:") == "" {
+		return dialect{}, "", "", fmt.Errorf("store: sqlite DSN without a path: %w",
+			oem.ErrInvalidInput)
+	}
+
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+
+	params := "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate"
+	if !strings.Contains(name, ":memory:") && !strings.Contains(path, "mode=memory") {
+		params += "&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+	}
+
+	return sqlite, path + sep + params, "file " + strings.TrimPrefix(name, "file:"), nil
+}
+
+// ErrSchemaTooNew is wrapped by Open's error when the database was migrated
+// by a newer version of this library than the one running.
+var ErrSchemaTooNew = errors.New("database schema is newer than this library")
