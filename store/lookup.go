@@ -96,4 +96,3 @@ func (s *DB) ensure(ctx context.Context, tx *sqlx.Tx, l lookup, names map[string
 
 	return ids, nil
 }
-
