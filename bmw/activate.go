@@ -69,10 +69,13 @@ func (c *Connector) each(ctx context.Context, op string, vins []oem.VIN,
 	return out, nil
 }
 
-// accountWide reports whether err concerns the account, not one vehicle:
-// going on with the next vehicle would only repeat a refused login.
+// accountWide reports whether err concerns the account, not one vehicle: a
+// failed login or a refused token. Going on with the next vehicle would
+// only repeat the login.
 func accountWide(err error) bool {
-	return errors.Is(err, oem.ErrAuth) || errors.Is(err, oem.ErrLoginRequired)
+	var lf *loginFailure
+
+	return errors.As(err, &lf) || errors.Is(err, oem.ErrAuth) || errors.Is(err, oem.ErrLoginRequired)
 }
 
 func failed(vin oem.VIN, op string, st oem.Status, raw string, err error) oem.Result {

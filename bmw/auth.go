@@ -23,6 +23,23 @@ const defaultTokenTTL = 3600 * time.Second
 // challenge is oem.ErrLoginRequired naming the challenge; neither ever
 // contains the password.
 func (c *Connector) login(ctx context.Context) (*oauth2.Token, error) {
+	tok, err := c.initiateAuth(ctx)
+	if err != nil && ctx.Err() == nil {
+		return nil, &loginFailure{err: err}
+	}
+
+	return tok, err
+}
+
+// loginFailure marks an error as the login's, which concerns every vehicle
+// of the account: calls stop instead of logging in again per vehicle.
+type loginFailure struct{ err error }
+
+func (e *loginFailure) Error() string { return e.err.Error() }
+
+func (e *loginFailure) Unwrap() error { return e.err }
+
+func (c *Connector) initiateAuth(ctx context.Context) (*oauth2.Token, error) {
 	body, err := json.Marshal(loginRequest{
 		AuthFlow: passwordLogin,
 		ClientID: c.cfg.ClientID,
