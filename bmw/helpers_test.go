@@ -169,18 +169,24 @@ func describe(t *testing.T, ctx context.Context, c oem.Connector, vins ...oem.VI
 	return infos, verrs
 }
 
-func one(t *testing.T, res []oem.Result, err error) oem.Result {
+// one returns a check of a call's answer that is one Result and no error,
+// for one(t)(c.Activate(ctx, vins)).
+func one(t *testing.T) func([]oem.Result, error) oem.Result {
 	t.Helper()
 
-	if err != nil {
-		t.Fatalf("call failed: %v", err)
-	}
+	return func(res []oem.Result, err error) oem.Result {
+		t.Helper()
 
-	if len(res) != 1 {
-		t.Fatalf("got %d results, want 1: %+v", len(res), res)
-	}
+		if err != nil {
+			t.Fatalf("call failed: %v", err)
+		}
 
-	return res[0]
+		if len(res) != 1 {
+			t.Fatalf("got %d results, want 1: %+v", len(res), res)
+		}
+
+		return res[0]
+	}
 }
 
 // failingPages is a transport that answers an HTML 500 to any request whose
