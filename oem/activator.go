@@ -48,24 +48,33 @@ type Candidate struct {
 }
 
 // CurrentStatus is the vehicle's status as far as we know now: the
-// listing's, else the stored one, else "" (never had one).
+// listing's, else the stored one, else "" (never had one). A listed
+// "inactive" does not replace a stored ineligible or rejected: OEMs list a
+// vehicle they refused as not enrolled, and its cool-down must survive
+// that.
 func (c Candidate) CurrentStatus() Status {
-	switch {
-	case c.Observed != nil:
+	if c.Observed != nil {
+		if c.Observed.Status == StatusInactive && c.Stored != nil &&
+			(c.Stored.Status == StatusIneligible || c.Stored.Status == StatusRejected) {
+			return c.Stored.Status
+		}
+
 		return c.Observed.Status
-	case c.Stored != nil:
+	}
+
+	if c.Stored != nil {
 		return c.Stored.Status
 	}
 
 	return ""
 }
 
-// StatusSince is when the current status began: the listing's change time,
-// else the stored change time when the stored status is the same, else the
-// zero time.
+// StatusSince is when the current status began: the listing's change time
+// when the status is the listing's, else the stored change time when the
+// stored status is the same, else the zero time.
 func (c Candidate) StatusSince() time.Time {
 	cur := c.CurrentStatus()
-	if c.Observed != nil && !c.Observed.ChangedAt.IsZero() {
+	if c.Observed != nil && c.Observed.Status == cur && !c.Observed.ChangedAt.IsZero() {
 		return c.Observed.ChangedAt
 	}
 

@@ -241,12 +241,15 @@ func (p *pipeline) load(ctx context.Context, observed map[VIN]Observed,
 				st.v.Make = o.Make
 			}
 
-			at := o.ChangedAt
-			if at.IsZero() {
-				at = p.now
+			if c.CurrentStatus() == o.Status {
+				at := o.ChangedAt
+				if at.IsZero() {
+					at = p.now
+				}
+
+				setStatus(&st.v, o.Status, o.Raw, o.Reason, at)
 			}
 
-			setStatus(&st.v, o.Status, o.Raw, o.Reason, at)
 			st.v.SeenAt = p.now
 			st.v.MissingSince = time.Time{}
 		} else {
