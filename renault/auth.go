@@ -232,16 +232,25 @@ func loginError(ctx context.Context, err error) error {
 	}
 
 	why := ae.Code
-	if ae.Message != "" {
-		why = strings.TrimSpace(why + ": " + ae.Message)
+	switch {
+	case why != "" && ae.Message != "":
+		why += ": " + ae.Message
+	case why == "":
+		why = ae.Message
 	}
+
 	if why == "" {
 		why = fmt.Sprintf("HTTP %d", ae.StatusCode)
 	}
 
+	setting := EnvKeyID + ", " + EnvClientID + ", " + EnvTokenURL + " or the certificate"
+	if strings.EqualFold(ae.Code, "invalid_scope") {
+		setting = EnvScope
+	}
+
 	return &loginFailed{&CredentialError{
-		Cause:   "the token endpoint rejected the client assertion: " + strings.TrimPrefix(why, ": "),
-		Setting: EnvKeyID + ", " + EnvClientID + ", " + EnvTokenURL + " or the certificate",
+		Cause:   "the token endpoint rejected the client assertion: " + why,
+		Setting: setting,
 		Err:     ErrAssertionRejected,
 		API:     ae,
 	}}

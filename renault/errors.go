@@ -48,7 +48,7 @@ type CredentialError struct {
 func (e *CredentialError) Error() string {
 	var b strings.Builder
 	b.WriteString(Name)
-	b.WriteString(": login: ")
+	b.WriteString(": ")
 	b.WriteString(e.Cause)
 	if e.Setting != "" {
 		b.WriteString(" (check ")

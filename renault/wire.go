@@ -40,7 +40,11 @@ type label struct {
 func (l *label) UnmarshalJSON(b []byte) error {
 	*l = label{}
 	b = bytes.TrimSpace(b)
-	if len(b) == 0 || b[0] != '{' {
+	switch {
+	case len(b) > 0 && b[0] == '[':
+		l.Odd = shortRaw(b)
+		return nil
+	case len(b) == 0 || b[0] != '{':
 		return l.String.UnmarshalJSON(b)
 	}
 
