@@ -15,15 +15,15 @@ var (
 
 // High Mobility's own words in error answers, lower case.
 const (
-	wordAlreadyRemoved = "already removed"      // 409 on DELETE: nothing left to remove
-	wordTransition     = "transition"           // 409 on DELETE: revoking or canceling already
-	wordNotSupported   = "not supported"        // 422 on DELETE: this brand cannot cancel
-	wordAfterOneDay    = "after 1 day"          // 422 on DELETE: a pending one is too young
-	wordTooEarly       = "too early"            // the title of that 422
-	wordPending        = "pending"              // 422 on vehicle data: no data yet
-	wordNotAvailable   = "not available yet"    // its detail
-	wordConsent        = "consent"              // 401/403 on vehicle data: consent gone
-	wordPrivacy        = "privacy mode"         // 403 on vehicle data
+	wordAlreadyRemoved = "already removed"   // 409 on DELETE: nothing left to remove
+	wordTransition     = "transition"        // 409 on DELETE: revoking or canceling already
+	wordNotSupported   = "not supported"     // 422 on DELETE: this brand cannot cancel
+	wordAfterOneDay    = "after 1 day"       // 422 on DELETE: a pending one is too young
+	wordTooEarly       = "too early"         // the title of that 422
+	wordPending        = "pending"           // 422 on vehicle data: no data yet
+	wordNotAvailable   = "not available yet" // its detail
+	wordConsent        = "consent"           // 401/403 on vehicle data: consent gone
+	wordPrivacy        = "privacy mode"      // 403 on vehicle data
 	wordNoFleet        = "not associated with a fleet"
 )
 

@@ -48,9 +48,9 @@ type clearanceItem struct {
 
 // fleetVehicle is one element of the GET /v1/fleets/vehicles array.
 type fleetVehicle struct {
-	VIN       jsonx.String      `json:"vin"`
-	Status    jsonx.String      `json:"status"`
-	Brand     jsonx.String      `json:"brand"`
+	VIN       jsonx.String     `json:"vin"`
+	Status    jsonx.String     `json:"status"`
+	Brand     jsonx.String     `json:"brand"`
 	Changelog []changelogEntry `json:"changelog"`
 }
 
