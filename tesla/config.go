@@ -89,6 +89,8 @@ type Config struct {
 	MaxRetries int
 	// MinBackoff and MaxBackoff bound the backoff between retries when
 	// Tesla asks for no particular wait. Defaults 250 ms and 10 s.
+	// MinBackoff (default there 500 ms) is also the first wait before
+	// retrying a failed Slack read.
 	MinBackoff, MaxBackoff time.Duration
 	// Timeout bounds one HTTP attempt. Default 60 s.
 	Timeout time.Duration

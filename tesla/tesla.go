@@ -120,7 +120,8 @@ func New(cfg Config, opts ...Option) (*Connector, error) {
 			s, err := NewSlackTokens(SlackConfig{
 				Token: cfg.SlackToken, Channel: cfg.SlackChannel, Accounts: uncovered,
 				APIURL: cfg.SlackAPIURL, PageSize: cfg.SlackPageSize, MaxPages: cfg.SlackMaxPages,
-				Retry: cfg.SlackRetry, MaxWait: cfg.MaxWait, Logger: cfg.Logger, Now: cfg.Now,
+				Retry: cfg.SlackRetry, MaxWait: cfg.MaxWait, Backoff: cfg.MinBackoff,
+				Logger: cfg.Logger, Now: cfg.Now,
 				HTTPClient: &http.Client{Transport: cfg.Transport, Timeout: timeoutOr(cfg.Timeout)},
 			})
 			if err != nil {
