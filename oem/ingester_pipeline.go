@@ -2,6 +2,7 @@ package oem
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"runtime/debug"
@@ -253,9 +254,11 @@ func (p *pipeline) load(ctx context.Context, observed map[VIN]Observed,
 			st.v.SeenAt = p.now
 			st.v.MissingSince = time.Time{}
 		} else {
-			missing++
-			if !st.v.SeenAt.IsZero() && st.v.MissingSince.IsZero() {
-				st.v.MissingSince = p.now
+			if !st.v.SeenAt.IsZero() {
+				missing++
+				if st.v.MissingSince.IsZero() {
+					st.v.MissingSince = p.now
+				}
 			}
 
 			if st.v.Status == "" {
@@ -402,10 +405,13 @@ func (p *pipeline) describe(ctx context.Context, dc Connector, batch []VIN) int 
 	for info, err := range dc.Describe(ctx, batch) {
 		if err != nil {
 			if ve, ok := AsVehicleError(err); ok {
-				if want[ve.VIN] {
-					delete(want, ve.VIN)
+				// A connector that cannot describe says so for every
+				// vehicle, every run: not worth counting as an error.
+				if want[ve.VIN] && !errors.Is(ve, ErrNotSupported) {
 					p.b.countError(ve, 1)
 				}
+
+				delete(want, ve.VIN)
 
 				continue
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -450,8 +451,9 @@ func TestIngesterMissingAndDuplicateRecords(t *testing.T) {
 			f.Requested(oemtest.MethodActivate))
 	}
 
-	if cr := rep.Connectors["bmw"]; cr.Listed != 4 || cr.Missing != 2 {
-		t.Errorf("listed %d missing %d, want 4 records, 2 missing", cr.Listed, cr.Missing)
+	// Missing counts vehicles listed before; the unwanted one never was.
+	if cr := rep.Connectors["bmw"]; cr.Listed != 4 || cr.Missing != 1 {
+		t.Errorf("listed %d missing %d, want 4 records, 1 missing", cr.Listed, cr.Missing)
 	}
 
 	// Seen again later: MissingSince is cleared.
@@ -965,5 +967,98 @@ func TestNewIngesterValidates(t *testing.T) {
 		if err := fn(); !errors.Is(err, oem.ErrInvalidInput) {
 			t.Errorf("%s: %v, want invalid input", name, err)
 		}
+	}
+}
+
+// A listing record in error says nothing about that vehicle: it is not
+// planned (no activation for a vehicle the OEM may well have), and keeps its
+// stored status with the reason.
+func TestIngesterListingRecordError(t *testing.T) {
+	t.Parallel()
+
+	odd, fine := mkVIN("WBA", 1), mkVIN("WBA", 2)
+	s := newStore(t, wanted(odd, "", true), wanted(fine, "", true))
+	if err := s.SaveBatch(t.Context(), oem.Batch{Vehicles: []oem.Vehicle{{
+		FleetEntry: oem.FleetEntry{VIN: odd}, Status: oem.StatusPending,
+		StatusChangedAt: t0.Add(-time.Hour)}}}); err != nil {
+		t.Fatal(err)
+	}
+
+	f := newFake("bmw").SetStatus(odd, oem.StatusActive).SetStatus(fine, oem.StatusInactive).
+		FailVehicle(oemtest.MethodFleet, odd, fmt.Errorf("status field: %w", oem.ErrInvalidInput))
+
+	rep, err := newIngester(t, s, nil, []oem.Connector{f}).Run(t.Context(), oem.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if n := f.VINCalls(oemtest.MethodActivate, odd); n != 0 {
+		t.Errorf("a vehicle whose listing record failed was activated %d times", n)
+	}
+
+	if n := f.VINCalls(oemtest.MethodActivate, fine); n != 1 {
+		t.Errorf("the other vehicle was activated %d times, want 1", n)
+	}
+
+	if v := vehicle(t, s, odd); v.Status != oem.StatusPending ||
+		!strings.Contains(v.Reason, "status field") {
+		t.Errorf("stored %s %q, want pending kept with the reason", v.Status, v.Reason)
+	}
+
+	cr := rep.Connectors["bmw"]
+	if rep.Errors["invalid_input"] != 1 || cr.Error != "" || cr.Planned[oem.ActionKeep] != 1 ||
+		cr.Planned[oem.ActionActivate] != 1 {
+		t.Errorf("errors %v, connector error %q, planned %v", rep.Errors, cr.Error, cr.Planned)
+	}
+}
+
+func TestIngesterProgressAndLogging(t *testing.T) {
+	t.Parallel()
+
+	act, described := mkVIN("WBA", 1), mkVIN("WBA", 2)
+	s := newStore(t, wanted(act, "", true), wanted(described, "", true))
+	f := newFake("bmw").SetStatus(described, oem.StatusActive).
+		SetInfo(info(described, "BMW", "i3"))
+
+	var events []oem.Progress
+	var logs strings.Builder
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ing := newIngester(t, s, nil, []oem.Connector{f},
+		oem.WithProgress(func(p oem.Progress) { events = append(events, p) }),
+		oem.WithLogger(logger))
+	if _, err := ing.Run(t.Context(), oem.RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	var phases []oem.Phase
+	for _, e := range events {
+		if e.Connector != "bmw" {
+			t.Errorf("event for %q", e.Connector)
+		}
+
+		if len(phases) == 0 || phases[len(phases)-1] != e.Phase {
+			phases = append(phases, e.Phase)
+		}
+	}
+
+	want := []oem.Phase{oem.PhaseListing, oem.PhasePlanning, oem.PhaseApplying,
+		oem.PhaseDescribing, oem.PhaseDone}
+	if !slices.Equal(phases, want) {
+		t.Errorf("phases %v, want %v", phases, want)
+	}
+
+	if last := events[len(events)-1]; last.Done != 2 || last.Total != 2 {
+		t.Errorf("last event %+v, want 2 of 2", last)
+	}
+
+	for _, e := range events {
+		if e.Phase == oem.PhaseApplying && e.Total != 1 {
+			t.Errorf("applying event %+v, want a total of 1", e)
+		}
+	}
+
+	if !strings.Contains(logs.String(), "run finished") ||
+		!strings.Contains(logs.String(), "connector=bmw") {
+		t.Errorf("log lacks the run and connector lines:\n%s", logs.String())
 	}
 }

@@ -41,7 +41,8 @@ type ConnectorReport struct {
 	// activation.
 	Vehicles int `json:"vehicles"`
 	// Listed is how many records its listing yielded; Missing how many of
-	// its wanted vehicles the complete listing did not show.
+	// its wanted vehicles that a listing showed before the complete
+	// listing of this run did not show (their MissingSince is set).
 	Listed  int `json:"listed"`
 	Missing int `json:"missing"`
 	// Statuses counts the final status of its vehicles (in a dry run, the
