@@ -2,7 +2,9 @@ package bmw_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/vehicleinfo/ingest/bmw"
@@ -83,6 +85,62 @@ func TestRegistration(t *testing.T) {
 	}
 }
 
+func TestConcurrentCalls(t *testing.T) {
+	t.Parallel()
+
+	e := newEnv(t, bmwtest.Options{})
+	var vins []oem.VIN
+	for i := 1; i <= 12; i++ {
+		e.sim.Add(bev(vin(i), ""))
+		vins = append(vins, vin(i))
+	}
+
+	c := e.connector(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for w := range 4 {
+		wg.Go(func() {
+			part := vins[w*3 : w*3+3]
+			res, err := c.Activate(t.Context(), part)
+			if err == nil && len(res) != 3 {
+				err = fmt.Errorf("%d results", len(res))
+			}
+
+			for _, r := range res {
+				if err == nil && r.Err != nil {
+					err = r.Err
+				}
+			}
+
+			if err == nil {
+				for _, ferr := range c.Fleet(t.Context()) {
+					if ferr != nil {
+						err = ferr
+					}
+				}
+			}
+
+			errs[w] = err
+		})
+	}
+
+	wg.Wait()
+	for w, err := range errs {
+		if err != nil {
+			t.Errorf("worker %d: %v", w, err)
+		}
+	}
+
+	// One login and one fleet look-up, however many goroutines.
+	if e.count(epLogin) != 1 || e.count(epFleets) != 1 {
+		t.Errorf("%d logins and %d GET /fleet, want 1 each", e.count(epLogin), e.count(epFleets))
+	}
+
+	if got := list(t, t.Context(), c); len(got) != 12 {
+		t.Errorf("listed %d, want 12", len(got))
+	}
+}
+
 func TestConfig(t *testing.T) {
 	t.Parallel()
 
@@ -143,5 +201,13 @@ func TestConfig(t *testing.T) {
 	bad.BaseURL = "ftp://example"
 	if _, err := bmw.New(bad); !errors.Is(err, oem.ErrInvalidInput) {
 		t.Errorf("New with an ftp base URL = %v, want ErrInvalidInput", err)
+	}
+
+	// A login URL without a scheme would be resolved against the API's
+	// host and get the password.
+	bad = cfg
+	bad.AuthURL = "cognito-idp.eu-west-1.amazonaws.com"
+	if _, err := bmw.New(bad); !errors.Is(err, oem.ErrInvalidInput) || !strings.Contains(err.Error(), "BMW_AUTH_URL") {
+		t.Errorf("New with a relative auth URL = %v, want ErrInvalidInput naming BMW_AUTH_URL", err)
 	}
 }

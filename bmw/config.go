@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -140,6 +141,16 @@ func (c *Config) validate() error {
 	if len(missing) > 0 {
 		return fmt.Errorf("bmw: missing %s: %w", strings.Join(missing, ", "), oem.ErrInvalidInput)
 	}
+
+	// The password goes to AuthURL: it must be an absolute http(s) URL,
+	// never a path the HTTP stack would resolve against BaseURL.
+	if u, err := url.Parse(strings.TrimSpace(c.AuthURL)); err != nil || u.Host == "" ||
+		(u.Scheme != "http" && u.Scheme != "https") {
+		return fmt.Errorf("bmw: AuthURL (BMW_AUTH_URL) %q is not an absolute http(s) URL: %w",
+			c.AuthURL, oem.ErrInvalidInput)
+	}
+
+	c.AuthURL = strings.TrimSpace(c.AuthURL)
 
 	if c.Concurrency < 0 || c.BatchSize < 0 || c.RateLimit < 0 {
 		return fmt.Errorf("bmw: Concurrency, BatchSize and RateLimit must not be negative: %w",
