@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -200,21 +201,27 @@ func describeCapacity(info *oem.Info, values map[string]dataItem) {
 	}
 
 	raw := it.Value.V
-	s := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(strings.TrimSuffix(
-		strings.ToLower(raw), "kwh")), "wh"))
+	unit := strings.ToLower(strings.TrimSpace(it.Unit.V))
+	s := strings.ToLower(raw)
+	switch {
+	case strings.HasSuffix(s, "kwh"):
+		s, unit = strings.TrimSuffix(s, "kwh"), "kwh"
+	case strings.HasSuffix(s, "wh"):
+		s, unit = strings.TrimSuffix(s, "wh"), "wh"
+	}
+
+	s = strings.TrimSpace(s)
 	if strings.Count(s, ",") == 1 && !strings.Contains(s, ".") {
 		s = strings.Replace(s, ",", ".", 1)
 	}
 
 	v, err := strconv.ParseFloat(s, 64)
-	if err != nil {
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 		info.Warn(fmt.Sprintf("capacity: %q is not a number", raw))
 		return
 	}
 
-	unit := strings.ToLower(strings.TrimSpace(it.Unit.V))
-	if unit == "wh" || (unit == "" && strings.HasSuffix(strings.ToLower(raw), "wh") &&
-		!strings.HasSuffix(strings.ToLower(raw), "kwh")) {
+	if unit == "wh" {
 		v /= 1000
 	}
 
@@ -222,7 +229,8 @@ func describeCapacity(info *oem.Info, values map[string]dataItem) {
 	case v == 0:
 		return // unknown, never a fact
 	case v < minKWh || v > maxKWh:
-		info.Warn(fmt.Sprintf("capacity: %q kWh is outside %d–%d kWh; not used", raw, minKWh, maxKWh))
+		info.Warn(fmt.Sprintf("capacity: %q (%g kWh) is outside %d–%d kWh; not used",
+			raw, v, minKWh, maxKWh))
 		return
 	}
 

@@ -16,8 +16,8 @@ import (
 // repeating.
 const maxPages = 10000
 
-// rawInFleet is the raw status word of a vehicle in the fleet's list; BMW
-// has no status words of its own.
+// The raw status words the connector reports: BMW has no status words of
+// its own, only answers to its calls.
 const (
 	rawInFleet    = "in_fleet"
 	rawRegistered = "registered"
@@ -47,7 +47,9 @@ func (c *Connector) resolveFleet(ctx context.Context) (fleetRef, error) {
 	}
 
 	var ans fleetsAnswer
-	_, err := c.http.DoJSON(ctx, httpx.Request{Op: "list fleets", Method: http.MethodGet, Path: "/fleet"}, &ans)
+	_, err := c.http.DoJSON(ctx, httpx.Request{
+		Op: "list fleets", Method: http.MethodGet, Path: "/fleet",
+	}, &ans)
 	if err != nil {
 		return fleetRef{}, fmt.Errorf("bmw: find the fleet: %w", err)
 	}

@@ -163,7 +163,8 @@ func TestAPIAuthAndValidation(t *testing.T) {
 
 	h["keys-list"] = "model,capacity"
 	a := call(t, http.MethodGet, s.URL()+"/data/vehicle/"+vinA, "", h)
-	if a.status != 200 || !strings.Contains(a.body, `"value":"i3 94"`) || !strings.Contains(a.body, `"key":"capacity","unit":null,"value":null`) {
+	if a.status != 200 || !strings.Contains(a.body, `"value":"i3 94"`) ||
+		!strings.Contains(a.body, `"key":"capacity","unit":null,"value":null`) {
 		t.Errorf("data: %d %s", a.status, a.body)
 	}
 
