@@ -531,3 +531,38 @@ func TestCheckEligibilityBatchFailure(t *testing.T) {
 		t.Errorf("%d attempts, want 5 (4 retries)", n)
 	}
 }
+
+func TestDeactivateKeepsBigIDsExact(t *testing.T) {
+	t.Parallel()
+
+	s := newSim(t, stellantistest.Options{})
+	v := vin("VF3", 1)
+	s.Add(simkit.Spec{VIN: string(v)})
+	// CASES 10: an id beyond 2^53 must survive to the DELETE path.
+	s.Server().AddFault(simkit.Fault{Endpoint: epContracts, Times: 1, Status: http.StatusOK,
+		Body: `[{"_id":90071992547409931,"status":"activated","car":{"vin":"` + string(v) + `"}}]`})
+
+	var mu sync.Mutex
+	var paths []string
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	c := newConn(t, s, stellantis.WithTransport(rtFunc(func(r *http.Request) (*http.Response, error) {
+		if r.Method == http.MethodDelete {
+			mu.Lock()
+			paths = append(paths, r.URL.Path)
+			mu.Unlock()
+		}
+
+		return base.RoundTrip(r)
+	})))
+
+	r := one(t)(c.Deactivate(t.Context(), []oem.VIN{v}))
+	if r.Err != nil || r.Status != oem.StatusInactive {
+		t.Errorf("%+v, want inactive (the simulator does not know the id: 404)", r)
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(paths) != 1 || paths[0] != "/connected-fleet/api/contracts/90071992547409931" {
+		t.Errorf("DELETE paths %v, want the id digit for digit", paths)
+	}
+}
