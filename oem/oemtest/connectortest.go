@@ -464,7 +464,8 @@ func checkNotSupported(t *testing.T, what string, vins []oem.VIN, res []oem.Resu
 
 // resultsByVIN indexes results, failing on duplicates, strangers and
 // missing VINs.
-func resultsByVIN(t *testing.T, what string, vins []oem.VIN, res []oem.Result) map[oem.VIN]oem.Result {
+func resultsByVIN(t *testing.T, what string, vins []oem.VIN,
+	res []oem.Result) map[oem.VIN]oem.Result {
 	t.Helper()
 
 	asked := make(map[oem.VIN]bool, len(vins))
