@@ -127,6 +127,18 @@ func TestFleetResolution(t *testing.T) {
 		}
 	})
 
+	t.Run("a fleet id beyond 2^53 survives exactly", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t, bmwtest.Options{})
+		e.sim.Server().AddFault(simkit.Fault{Endpoint: epFleets, Status: 200,
+			Body: `{"fleets":[{"fleet_id":12345678901234567891,"name":"Big"}]}`})
+		c := e.connector(t, func(cfg *bmw.Config) { cfg.FleetID, cfg.FleetName = "", "big" })
+		_, _, err := listErr(t.Context(), c)
+		if err == nil || !strings.Contains(err.Error(), "/fleet/12345678901234567891/vehicle") {
+			t.Errorf("Fleet error = %v, want the exact id in the listing path", err)
+		}
+	})
+
 	t.Run("GET /fleet fails", func(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, bmwtest.Options{})

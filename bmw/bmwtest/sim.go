@@ -227,8 +227,10 @@ func (s *Sim) AddFleet(name string) string {
 // Add seeds vehicles. Spec.Initial decides the state: "active" registers
 // it in the fleet named by Spec.Account (the default fleet when empty),
 // "pending" registers it without a fleet (an activation left half done),
-// anything else leaves it unregistered. BMW's API has no consent step, so
-// Spec.After is not used: an accepted fleet addition takes effect at once.
+// anything else ("", "inactive", "rejected") leaves it unregistered.
+// Spec.Account matters for "active" only. BMW's API has no consent step, so
+// Spec.After is not used and OutcomeApprove and OutcomePending behave
+// alike: an accepted fleet addition takes effect at once.
 // OutcomeIneligible makes the vin-checker answer false and the
 // registration 412; OutcomeReject keeps the vin-checker true but refuses
 // the registration with 412 and Spec.Reason, the only refusal BMW has.
