@@ -110,7 +110,7 @@ type vehicle struct {
 	ID        int64
 	VehicleID int64
 	Accounts  []string // the accounts it is shared with; none when not shared
-	State     string // online, asleep, offline
+	State     string   // online, asleep, offline
 }
 
 // SlackMessage is one message in the simulated channel, in Slack's format.
