@@ -304,8 +304,8 @@ func TestDescribeFailures(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, bmwtest.Options{})
 		e.sim.Add(bev(vin(1), "active"))
-		e.sim.Server().AddFault(simkit.Fault{Endpoint: epData, Times: 1, Delay: 300 * time.Millisecond})
-		c := e.connector(t, func(cfg *bmw.Config) { cfg.Timeout = 100 * time.Millisecond })
+		e.sim.Server().AddFault(simkit.Fault{Endpoint: epData, Times: 1, Delay: 2 * time.Second})
+		c := e.connector(t, func(cfg *bmw.Config) { cfg.Timeout = 250 * time.Millisecond })
 		infos, verrs := describe(t, t.Context(), c, vin(1))
 		if infos[vin(1)].Model != "i3" || len(verrs) != 0 {
 			t.Errorf("infos %+v errors %v", infos, verrs)
