@@ -92,7 +92,7 @@ func (p *pipeline) run(ctx context.Context) {
 		Candidates: cands})
 	p.b.update(p.name, func(cr *ConnectorReport) {
 		cr.Planned = plan.Counts()
-		cr.Planned[ActionKeep] += len(listErrs)
+		cr.Planned[ActionKeep] += len(p.jobs) - len(cands) // listing record in error
 	})
 	if err != nil {
 		log.Warn("plan refused; nothing applied", "error", err)
@@ -158,9 +158,7 @@ func (p *pipeline) list(ctx context.Context) (obs map[VIN]Observed, listErrs map
 	for o, err := range p.conn.Fleet(ctx) {
 		if err != nil {
 			if ve, ok := AsVehicleError(err); ok {
-				listErrs[ve.VIN] = ve
-				p.b.countError(ve, 1)
-
+				listErrs[ve.VIN] = ve // counted in load, when the vehicle is wanted
 				continue
 			}
 
@@ -227,6 +225,7 @@ func (p *pipeline) load(ctx context.Context, observed map[VIN]Observed,
 
 		if lerr, bad := listErrs[vin]; bad {
 			st.listErr = true
+			p.b.countError(lerr, 1)
 			keepStatus(&st.v, lerr.Error(), p.now)
 
 			continue
@@ -293,7 +292,17 @@ func (p *pipeline) apply(ctx context.Context, plan *Plan, total int) {
 				continue
 			}
 
-			setStatus(&st.v, o.Status, o.Raw, o.Reason, o.At)
+			at := o.At
+			if at.IsZero() {
+				at = p.i.now()
+			}
+
+			if o.Status.Valid() {
+				setStatus(&st.v, o.Status, o.Raw, o.Reason, at)
+			} else {
+				// Not a canonical status: an Activator bug; keep what we have.
+				keepStatus(&st.v, o.Reason, at)
+			}
 
 			if !p.needsDescribe(st) {
 				ready = append(ready, st)
