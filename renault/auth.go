@@ -101,7 +101,8 @@ func pkcs12DER(b []byte) ([]byte, bool) {
 func isSequence(b []byte) bool { return len(b) > 4 && b[0] == 0x30 }
 
 // decodeError turns a go-pkcs12 failure into a CredentialError. The
-// library's messages name no secret, but only the kind is kept anyway.
+// library's messages name no secret (neither the password nor key bytes),
+// so the unusual ones are kept as the cause.
 func decodeError(err error) error {
 	switch {
 	case errors.Is(err, pkcs12.ErrIncorrectPassword), errors.Is(err, pkcs12.ErrDecryption):

@@ -167,7 +167,9 @@ func TestCaseEmptyAndNestedText(t *testing.T) {
 	sim := newSim(t, renaulttest.Options{})
 	c := newConnector(t, simConfig(t, sim))
 
-	sim.PatchVehicle(string(zoeVIN), map[string]any{"brand": "", "version": "", "model": map[string]string{"label": " ZOE "}})
+	sim.PatchVehicle(string(zoeVIN), map[string]any{
+		"brand": "", "version": "", "model": map[string]string{"label": " ZOE "},
+	})
 	info := mustDescribe(t, c, zoeVIN)
 	if info.Make != "" || info.Version != "" || info.Type != "" || info.Model != "ZOE" {
 		t.Errorf("empty brand and version, nested model: %+v", info)
@@ -207,6 +209,31 @@ func TestAnswerForAnotherVIN(t *testing.T) {
 	// The VIN is compared without regard to case.
 	sim.PatchVehicle(string(zoeVIN), map[string]any{"vin": strings.ToLower(string(zoeVIN))})
 	mustDescribe(t, c, zoeVIN)
+
+	// A WLTP answer about another vehicle leaves the range unknown.
+	sim.PatchWLTP(string(zoeVIN), map[string]any{"vin": string(meganeVIN)})
+	info := mustDescribe(t, c, zoeVIN)
+	if info.RangeKm != 0 || info.Model != "ZOE" {
+		t.Errorf("a WLTP answer for another VIN gave range %d, model %q", info.RangeKm, info.Model)
+	}
+
+	checkWarning(t, "WLTP for another VIN", info, "names another VIN")
+}
+
+func TestDuplicateVINsDescribedOnce(t *testing.T) {
+	t.Parallel()
+
+	sim := newSim(t, renaulttest.Options{})
+	c := newConnector(t, simConfig(t, sim))
+
+	d := describe(t.Context(), c, zoeVIN, zoeVIN, unknownVIN, zoeVIN, unknownVIN)
+	if d.n != 2 || d.err != nil {
+		t.Fatalf("%d answers (end %v), want 2: one per distinct VIN", d.n, d.err)
+	}
+
+	if n := sim.Server().Counters.Get(renaulttest.EndpointVehicle); n != 2 {
+		t.Errorf("%d vehicle calls, want 2", n)
+	}
 }
 
 // checkWarning asserts one warning containing want, or none when want is

@@ -45,7 +45,14 @@ const (
 func (c *Connector) Describe(ctx context.Context, vins []oem.VIN) iter.Seq2[oem.Info, error] {
 	return func(yield func(oem.Info, error) bool) {
 		transient := 0
+		seen := make(map[oem.VIN]bool, len(vins))
 		for _, vin := range vins {
+			if seen[vin] {
+				continue // one answer per VIN, however often it is asked for
+			}
+
+			seen[vin] = true
+
 			if err := ctx.Err(); err != nil {
 				yield(oem.Info{}, fmt.Errorf("%s: describe: %w", Name, err))
 				return
@@ -203,10 +210,13 @@ func applyVehicle(info *oem.Info, va vehicleAnswer) {
 }
 
 // applyWLTP takes the combined electric range, rounded to whole km. Zero
-// or absent means no electric range is known.
+// or absent means no electric range is known; an answer about another VIN
+// is not taken.
 func applyWLTP(info *oem.Info, wa wltpAnswer) {
 	r := wa.WLTPElecRangeCombined
 	switch {
+	case wa.VIN.Set && !strings.EqualFold(wa.VIN.V, string(info.VIN)):
+		info.Warn(fmt.Sprintf("the WLTP answer names another VIN (%s); range not taken", wa.VIN.V))
 	case r.Odd != "":
 		info.Warn(fmt.Sprintf("wltpElecRangeCombined: odd value %s skipped", r.Odd))
 	case !r.Set || r.V == 0:

@@ -160,7 +160,9 @@ func TestDescribe(t *testing.T) {
 		t.Errorf("Spring = %+v; want Dacia Spring with nothing else known", spring)
 	}
 
-	for _, f := range []oem.Field{oem.FieldBatteryKWh, oem.FieldRangeKm, oem.FieldFirstRegistration, oem.FieldVersion} {
+	for _, f := range []oem.Field{
+		oem.FieldBatteryKWh, oem.FieldRangeKm, oem.FieldFirstRegistration, oem.FieldVersion,
+	} {
 		if src, ok := spring.Sources[f]; ok {
 			t.Errorf("Spring has a source %q for the unknown field %s", src, f)
 		}

@@ -198,7 +198,8 @@ func TestTokenEndpoint(t *testing.T) {
 
 	// A replay: the first, accepted assertion sent again.
 	first := s.Assertions()[0].Raw
-	if got := postToken(t, s, tokenForm(s, first)); got.Status != 401 || !strings.Contains(got.Description, "replay") {
+	got := postToken(t, s, tokenForm(s, first))
+	if got.Status != 401 || !strings.Contains(got.Description, "replay") {
 		t.Errorf("replay answered %+v", got)
 	}
 
