@@ -165,6 +165,9 @@ func vehicle(rng *rand.Rand, m model, serial int) (simkit.Spec, oem.FleetEntry) 
 		spec.Initial = "active"
 		entry.WantActive = false
 		entry.Displayed = false
+	case roll < 55:
+		// Consent takes a while: still pending on a run right after.
+		spec.After = 6 * time.Hour
 	}
 
 	if m.connector == "tesla" {
