@@ -10,6 +10,8 @@
 //     cool-down measured from its status change;
 //   - a vehicle a complete listing omitted is never deactivated for that
 //     alone;
+//   - a wanted vehicle the fleet marks not eligible (FleetEntry.Eligible
+//     false) is not activated: each activation can cost money;
 //   - a plan with more activations than the cap is refused as a whole.
 //
 // Planning is pure: it calls nothing, so a dry run is Plan without Apply.

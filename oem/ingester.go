@@ -18,7 +18,7 @@ const (
 	DefaultConcurrency   = 4
 	DefaultBatchSize     = 10
 	DefaultDescribeTTL   = 30 * 24 * time.Hour
-	DefaultSaveBatchSize = 500
+	DefaultSaveBatchSize = 200
 	DefaultSaveTimeout   = 30 * time.Second
 )
 
