@@ -152,7 +152,8 @@ func newestLive(cs []contract) *contract {
 // guess (an array of contract ids by default, {"vins":[…]} otherwise). A
 // 409 is taken as "already in the fleet". A failure becomes each VIN's
 // Err: its contract exists, and a rerun finds it through the 409 path.
-func (c *Connector) putInFleet(ctx context.Context, vins []oem.VIN, ids []string, results []oem.Result) {
+func (c *Connector) putInFleet(ctx context.Context, vins []oem.VIN, ids []string,
+	results []oem.Result) {
 	var (
 		idx     []int
 		payload []string

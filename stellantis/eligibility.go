@@ -15,7 +15,8 @@ import (
 // (a 200 that is partly an error, CASES 18), the others stand. A VIN the
 // answer leaves out gets an Err too. A batch that fails as a whole (after
 // the HTTP client's retries, 502s included) fails the call.
-func (c *Connector) CheckEligibility(ctx context.Context, vins []oem.VIN) ([]oem.Eligibility, error) {
+func (c *Connector) CheckEligibility(ctx context.Context, vins []oem.VIN) (
+	[]oem.Eligibility, error) {
 	out := make([]oem.Eligibility, 0, len(vins))
 	for start := 0; start < len(vins); start += c.cfg.EligibilityBatchSize {
 		batch := vins[start:min(start+c.cfg.EligibilityBatchSize, len(vins))]
@@ -30,7 +31,8 @@ func (c *Connector) CheckEligibility(ctx context.Context, vins []oem.VIN) ([]oem
 	return out, nil
 }
 
-func (c *Connector) eligibilityBatch(ctx context.Context, vins []oem.VIN) ([]oem.Eligibility, error) {
+func (c *Connector) eligibilityBatch(ctx context.Context, vins []oem.VIN) (
+	[]oem.Eligibility, error) {
 	out := make([]oem.Eligibility, 0, len(vins))
 	send := make([]string, 0, len(vins))
 	for _, v := range vins {
