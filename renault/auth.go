@@ -191,9 +191,12 @@ func (c *credentials) token(ctx context.Context, hc *httpx.Client) (*oauth2.Toke
 		form.Set("scope", c.scope)
 	}
 
+	// The apiKey header belongs to the API calls: an empty value here
+	// keeps it off the token request, which may go to another host.
 	resp, err := hc.Do(ctx, httpx.Request{
 		Op: "get token", Method: http.MethodPost, Path: c.tokenURL, NoAuth: true,
 		Body: []byte(form.Encode()), ContentType: "application/x-www-form-urlencoded",
+		Header: http.Header{"apiKey": nil},
 	})
 	if err != nil {
 		return nil, loginError(ctx, err)

@@ -279,6 +279,7 @@ func TestTokenRequestForm(t *testing.T) {
 		mu   sync.Mutex
 		form url.Values
 		hdr  http.Header
+		api  http.Header
 	)
 	cfg := simConfig(t, sim)
 	cfg.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
@@ -289,6 +290,10 @@ func TestTokenRequestForm(t *testing.T) {
 			mu.Lock()
 			form, _ = url.ParseQuery(string(b[:n]))
 			hdr = r.Header.Clone()
+			mu.Unlock()
+		} else {
+			mu.Lock()
+			api = r.Header.Clone()
 			mu.Unlock()
 		}
 
@@ -319,6 +324,16 @@ func TestTokenRequestForm(t *testing.T) {
 
 	if ct := hdr.Get("Content-Type"); ct != "application/x-www-form-urlencoded" {
 		t.Errorf("token request Content-Type = %q", ct)
+	}
+
+	if hdr.Get("apiKey") != "" || hdr.Get("Authorization") != "" {
+		t.Errorf("the token request carries apiKey %q, Authorization %q; want neither",
+			hdr.Get("apiKey"), hdr.Get("Authorization"))
+	}
+
+	if api.Get("apiKey") != env["RENAULT_API_KEY"] || !strings.HasPrefix(api.Get("Authorization"), "Bearer sim-") {
+		t.Errorf("an API call carries apiKey %q, Authorization %q; want the key and the bearer",
+			api.Get("apiKey"), api.Get("Authorization"))
 	}
 }
 
