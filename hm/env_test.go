@@ -2,6 +2,7 @@ package hm_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -140,4 +141,13 @@ func (s *syncBuffer) String() string {
 // simFault is a one-shot fault answering status with body on any endpoint.
 func simFault(status int, body string) simkit.Fault {
 	return simkit.Fault{Times: 1, Status: status, Body: body}
+}
+
+var errCanceled = context.Canceled
+
+func contextWithCancelAfter(t *testing.T, d time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(d, cancel)
+
+	return ctx, cancel
 }

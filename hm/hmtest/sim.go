@@ -226,7 +226,9 @@ func (s *Sim) Env() map[string]string {
 // Add seeds vehicles. Spec.Initial gives the clearance state at once: ""
 // (no clearance), "active" (approved), "pending", "rejected" (with
 // Spec.Reason) or "inactive" (revoked). A seeded pending clearance is
-// created now, so the one-day rule applies to it.
+// created now, so the one-day rule applies to it. An empty Spec.Outcome is
+// simkit.OutcomeApprove: a pending clearance is approved Spec.After after
+// its creation (at once when After is zero).
 func (s *Sim) Add(specs ...simkit.Spec) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
