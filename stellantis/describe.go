@@ -90,6 +90,11 @@ func (c *Connector) Describe(ctx context.Context, vins []oem.VIN) iter.Seq2[oem.
 			return
 		}
 
+		// TODO: a small batch could look its contracts up one VIN at a
+		// time (conditions) instead of reading the whole listing, and
+		// concurrent calls could share one export read. Neither is done
+		// yet: each call costs listing pages plus one export, which
+		// BatchSize (default 1000) keeps to a few calls per run.
 		if err := c.contractModels(ctx, want); err != nil {
 			yield(oem.Info{}, err)
 			return
@@ -285,12 +290,24 @@ func trimFraming(t []byte, closed bool) ([]byte, bool) {
 // record is the export's own failure report.
 func (c *Connector) carStateLine(ctx context.Context, t []byte, tooLong bool, line int,
 	want map[oem.VIN]*described) error {
-	var st carState
-	var err error
+	var (
+		st       carState
+		err      error
+		typeWarn string
+	)
 	if tooLong {
 		err = fmt.Errorf("line %d longer than %d bytes", line, c.cfg.MaxRecordBytes)
 	} else {
 		err = json.Unmarshal(t, &st)
+		var ute *json.UnmarshalTypeError
+		if errors.As(err, &ute) {
+			// A member of the wrong type (an object where a number
+			// was expected): encoding/json decoded the rest, so that
+			// one field is a warning and the record stands (CASES 9).
+			typeWarn = fmt.Sprintf("%s: unexpected JSON %s; skipped", ute.Field, ute.Value)
+			err = nil
+		}
+
 		if err != nil {
 			err = fmt.Errorf("line %d: %w", line, err)
 		}
@@ -328,6 +345,9 @@ func (c *Connector) carStateLine(ctx context.Context, t []byte, tooLong bool, li
 	}
 
 	info, at := stateInfo(&st)
+	if typeWarn != "" {
+		info.Warn(typeWarn)
+	}
 	if d.state && !at.IsZero() && at.Before(d.at) {
 		return nil // an older state than the one kept
 	}

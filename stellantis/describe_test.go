@@ -82,7 +82,7 @@ func TestDescribeLooseValues(t *testing.T) {
 
 	s := newSim(t, stellantistest.Options{})
 	var vins []oem.VIN
-	for i := range 9 {
+	for i := range 10 {
 		v := vin("VF3", i+1)
 		vins = append(vins, v)
 		s.Add(simkit.Spec{VIN: string(v), Model: "e-208", Initial: "active"})
@@ -113,6 +113,9 @@ func TestDescribeLooseValues(t *testing.T) {
 		rec(vins[7], `{"capacity":{"value":50000,"unit":"Wh"},"level":{"datetime":"yesterday"}}`),
 		// a unit never seen.
 		rec(vins[8], `{"capacity":{"value":50,"unit":"MJ"}}`),
+		// a member of the wrong type: that field only.
+		`{"vin":{"value":"` + string(vins[9]) + `"},"fuel":"n/a",` +
+			`"electricity":{"capacity":{"value":52000,"unit":"Wh"}}}`,
 	}
 	for i, l := range lines {
 		s.SetCarState(string(vins[i]), l)
@@ -136,6 +139,7 @@ func TestDescribeLooseValues(t *testing.T) {
 		{0, ""},
 		{50, "electricity.level.datetime: unreadable"},
 		{0, `unknown unit "MJ"`},
+		{52, "fuel: unexpected JSON string"},
 	} {
 		got := infos[vins[i]]
 		if got.BatteryKWh != tc.kwh {
