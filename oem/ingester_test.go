@@ -1062,3 +1062,75 @@ func TestIngesterProgressAndLogging(t *testing.T) {
 		t.Errorf("log lacks the run and connector lines:\n%s", logs.String())
 	}
 }
+
+// A describing connector that panics fails itself, not the connector whose
+// vehicles it describes; cancelling during descriptions keeps what was
+// described.
+func TestIngesterDescribePanicAndCancel(t *testing.T) {
+	t.Parallel()
+
+	renaultV, fordV := mkVIN("VF1", 1), mkVIN("WF0", 2)
+	s := newStore(t, wanted(renaultV, "", true), wanted(fordV, "", true))
+	hm := newFake("hm").SetStatus(renaultV, oem.StatusActive).SetStatus(fordV, oem.StatusActive).
+		SetInfo(info(fordV, oem.MakeFord, "Puma"))
+	renault := newFake("renault").Panic(oemtest.MethodDescribe, "renault decoder bug")
+
+	rep, err := newIngester(t, s, nil, []oem.Connector{hm, renault}).Run(t.Context(),
+		oem.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if !slices.Equal(rep.Failed, []string{"renault"}) ||
+		!strings.Contains(rep.Connectors["renault"].Error, "renault decoder bug") {
+		t.Errorf("failed %v, renault error %q", rep.Failed, rep.Connectors["renault"].Error)
+	}
+
+	if cr := rep.Connectors["hm"]; cr.Error != "" || cr.Described != 1 {
+		t.Errorf("hm report %+v", cr)
+	}
+
+	if v := vehicle(t, s, fordV); v.Model != "Puma" {
+		t.Errorf("Ford model %q", v.Model)
+	}
+
+	if v := vehicle(t, s, renaultV); v.Status != oem.StatusActive || !v.DescribedAt.IsZero() {
+		t.Errorf("Renault stored %s described %s; want active, not described", v.Status,
+			v.DescribedAt)
+	}
+
+	// Cancelled while the second description batch hangs: the first batch
+	// is saved, the run is marked cancelled.
+	a, b := mkVIN("WBA", 1), mkVIN("WBA", 2)
+	s2 := newStore(t, wanted(a, "", true), wanted(b, "", true))
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+
+	bmw := newFake("bmw").SetBatchSize(1).SetConcurrency(1).
+		SetStatus(a, oem.StatusActive).SetInfo(info(a, "BMW", "i3")).
+		SetStatus(b, oem.StatusActive).SetInfo(info(b, "BMW", "i4"))
+	bmw.OnCall(oemtest.MethodDescribe, func(_ context.Context, vins []oem.VIN) {
+		if vins[0] == b {
+			bmw.Hang(oemtest.MethodDescribe)
+			cancel()
+		}
+	})
+
+	rep, err = newIngester(t, s2, nil, []oem.Connector{bmw.Connector()}).Run(ctx,
+		oem.RunOptions{})
+	if !errors.Is(err, context.Canceled) || !rep.Cancelled {
+		t.Fatalf("Run = %v, cancelled %v", err, rep.Cancelled)
+	}
+
+	if v := vehicle(t, s2, a); v.Model != "i3" || !v.DescribedAt.Equal(t0) {
+		t.Errorf("first batch not saved: %q %s", v.Model, v.DescribedAt)
+	}
+
+	if v := vehicle(t, s2, b); v.Status != oem.StatusActive || !v.DescribedAt.IsZero() {
+		t.Errorf("second vehicle %s described %s", v.Status, v.DescribedAt)
+	}
+
+	if r, _ := s2.Run(rep.RunID); r.State != "cancelled" {
+		t.Errorf("run state %q", r.State)
+	}
+}
