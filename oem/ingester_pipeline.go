@@ -598,16 +598,18 @@ func mergeEntry(old, e FleetEntry) FleetEntry {
 }
 
 // setStatus records a status with its raw word and reason; the change time
-// moves only when the status changes.
+// moves only when the status changes, and an empty raw word keeps the old
+// one only while the status stays the same.
 func setStatus(v *Vehicle, st Status, raw, reason string, at time.Time) {
 	if st != v.Status || v.StatusChangedAt.IsZero() {
 		v.StatusChangedAt = at
 	}
 
-	v.Status = st
-	if raw != "" {
+	if raw != "" || st != v.Status {
 		v.RawStatus = raw
 	}
+
+	v.Status = st
 
 	v.Reason = reason
 }
