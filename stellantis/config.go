@@ -45,6 +45,7 @@ const (
 	DefaultContractLength  = 5 * 365 * 24 * time.Hour
 	DefaultModelField      = "model"
 	DefaultMaxRecordBytes  = 1 << 20
+	DefaultExportTimeout   = 15 * time.Minute
 )
 
 // FleetBody is the shape of the body of PUT /fleets/{fleet_id}/vehicles.
@@ -126,10 +127,14 @@ type Config struct {
 	MaxRecordBytes int
 
 	// MaxRetries, MinBackoff and MaxBackoff tune httpx's retries (its
-	// defaults: 4, 250 ms, 10 s). Timeout bounds one attempt (60 s).
+	// defaults: 4, 250 ms, 10 s). Timeout bounds one attempt, body
+	// included (60 s).
 	MaxRetries             int
 	MinBackoff, MaxBackoff time.Duration
 	Timeout                time.Duration
+	// ExportTimeout bounds one read of the car-states export, which is
+	// streamed and grows with the fleet (default 15 minutes).
+	ExportTimeout time.Duration
 	// Transport is the HTTP transport (a clone of
 	// http.DefaultTransport when nil).
 	Transport http.RoundTripper
@@ -298,6 +303,10 @@ func (c *Config) validate() error {
 
 	if c.ModelField == "" {
 		c.ModelField = DefaultModelField
+	}
+
+	if c.ExportTimeout <= 0 {
+		c.ExportTimeout = DefaultExportTimeout
 	}
 
 	if c.MaxRecordBytes <= 0 {

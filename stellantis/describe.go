@@ -207,7 +207,7 @@ var vinRe = regexp.MustCompile(`"vin"\s*:\s*(?:\{[^{}]*?"value"\s*:\s*)?"\s*([A-
 // The body is a line "[", one JSON object per line separated by "," lines,
 // and a line "]"; a "," or bracket on the record's own line is tolerated.
 func (c *Connector) readCarStates(ctx context.Context, want map[oem.VIN]*described) error {
-	resp, err := c.http.Stream(ctx, httpx.Request{
+	resp, err := c.export.Stream(ctx, httpx.Request{
 		Op:     "read car states",
 		Method: http.MethodGet,
 		Path:   pathCarStates,

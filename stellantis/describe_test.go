@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vehicleinfo/ingest/internal/simkit"
 	"github.com/vehicleinfo/ingest/oem"
@@ -411,5 +412,34 @@ func TestDescribeCancelled(t *testing.T) {
 
 	if len(errs) != 1 || !errors.Is(errs[0], context.Canceled) {
 		t.Errorf("errors %v, want one satisfying context.Canceled", errs)
+	}
+}
+
+func TestDescribeExportHasItsOwnTimeout(t *testing.T) {
+	t.Parallel()
+
+	s := newSim(t, stellantistest.Options{})
+	vins := seedActive(s, 1, 1)
+	s.Server().AddFault(simkit.Fault{Endpoint: epExport, Times: 1, Delay: 300 * time.Millisecond})
+
+	// The other calls' Timeout does not cut the long export read.
+	c := newConn(t, s, func(cfg *stellantis.Config) { cfg.Timeout = 100 * time.Millisecond })
+	infos, _, err := describe(t, c, vins...)
+	if err != nil || infos[vins[0]].BatteryKWh != 50 {
+		t.Fatalf("slow export: %v, %+v", err, infos)
+	}
+
+	if n := s.Server().Counters.Get(epExport); n != 1 {
+		t.Errorf("%d export requests, want 1 (no timeout, no retry)", n)
+	}
+
+	// ExportTimeout does.
+	s.Server().AddFault(simkit.Fault{Endpoint: epExport, Delay: 300 * time.Millisecond})
+	c = newConn(t, s, func(cfg *stellantis.Config) {
+		cfg.ExportTimeout = 50 * time.Millisecond
+		cfg.MaxRetries = -1
+	})
+	if _, _, err := describe(t, c, vins...); !errors.Is(err, oem.ErrTransient) {
+		t.Errorf("export beyond ExportTimeout: %v, want a transient error", err)
 	}
 }

@@ -70,6 +70,7 @@ func WithBackoff(lo, hi time.Duration) Option {
 type Connector struct {
 	cfg    Config
 	http   *httpx.Client
+	export *httpx.Client // for the car-states stream only
 	tokens *httpx.CachedToken
 	words  *jsonx.Words
 	log    *slog.Logger
@@ -97,7 +98,7 @@ func New(cfg Config, opts ...Option) (*Connector, error) {
 	c.tokens = httpx.NewCachedToken(c.login, time.Minute)
 	c.tokens.SetClock(cfg.Now)
 
-	hc, err := httpx.New(httpx.Config{
+	hcfg := httpx.Config{
 		Connector:  Name,
 		BaseURL:    cfg.BaseURL,
 		Transport:  cfg.Transport,
@@ -112,12 +113,22 @@ func New(cfg Config, opts ...Option) (*Connector, error) {
 		Logger:     cfg.Logger,
 		Classify:   classify,
 		Now:        cfg.Now,
-	})
+	}
+	hc, err := httpx.New(hcfg)
 	if err != nil {
 		return nil, err
 	}
 
-	c.http = hc
+	// The export is one long streamed answer: the same stack and token,
+	// with a longer bound than the other calls' Timeout (which covers
+	// reading the body too).
+	hcfg.Timeout = cfg.ExportTimeout
+	ec, err := httpx.New(hcfg)
+	if err != nil {
+		return nil, err
+	}
+
+	c.http, c.export = hc, ec
 
 	return c, nil
 }
