@@ -3,8 +3,10 @@ package renault
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,6 +25,11 @@ const (
 	EnvScope          = "RENAULT_SCOPE"
 	EnvAPIURL         = "RENAULT_API_URL"
 	EnvAPIKey         = "RENAULT_API_KEY"
+
+	EnvBatchSize   = "RENAULT_BATCH_SIZE"
+	EnvConcurrency = "RENAULT_CONCURRENCY"
+	EnvRateLimit   = "RENAULT_RATE_LIMIT"
+	EnvMaxWait     = "RENAULT_MAX_WAIT"
 )
 
 // Defaults used when a Config field is zero.
@@ -118,6 +125,10 @@ func Settings() []oem.Setting {
 			Doc: "base URL of the vehicle-information and WLTP API"},
 		{Name: EnvAPIKey, Required: true, Secret: true,
 			Doc: "API key sent in the apiKey header of every call"},
+		{Name: EnvBatchSize, Doc: "VINs per Describe call the Ingester makes (default 50)"},
+		{Name: EnvConcurrency, Doc: "Describe calls in flight at once (default 4)"},
+		{Name: EnvRateLimit, Doc: "requests per second allowed, 0 for no limit (default 0)"},
+		{Name: EnvMaxWait, Doc: "longest server-asked wait to sit through, e.g. 90s (default 2m)"},
 	}
 }
 
@@ -158,7 +169,49 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		return cfg, &oem.SettingsError{Connector: Name, Missing: missing}
 	}
 
-	return cfg, nil
+	return cfg, tuningFromEnv(&cfg, get)
+}
+
+// tuningFromEnv reads the optional tuning settings; a value that does not
+// parse is an error naming the variable.
+func tuningFromEnv(cfg *Config, get func(string) string) error {
+	bad := func(name, v string) error {
+		return fmt.Errorf("%s: setting %s=%q is not valid: %w", Name, name, v, oem.ErrInvalidInput)
+	}
+
+	for _, f := range []struct {
+		name string
+		dst  *int
+	}{{EnvBatchSize, &cfg.BatchSize}, {EnvConcurrency, &cfg.Concurrency}} {
+		if v := get(f.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return bad(f.name, v)
+			}
+
+			*f.dst = n
+		}
+	}
+
+	if v := get(EnvRateLimit); v != "" {
+		r, err := strconv.ParseFloat(v, 64)
+		if err != nil || r < 0 || math.IsNaN(r) || math.IsInf(r, 0) {
+			return bad(EnvRateLimit, v)
+		}
+
+		cfg.RateLimit = r
+	}
+
+	if v := get(EnvMaxWait); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return bad(EnvMaxWait, v)
+		}
+
+		cfg.MaxWait = d
+	}
+
+	return nil
 }
 
 // validate checks the required fields and fills the defaults.

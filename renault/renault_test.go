@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vehicleinfo/ingest/oem"
 	"github.com/vehicleinfo/ingest/oem/oemtest"
@@ -95,6 +96,37 @@ func TestRegistration(t *testing.T) {
 			t.Fatalf("OpenFromEnv(empty) = %v, %v; want nothing opened and no error", conns, err)
 		}
 	})
+}
+
+func TestTuningFromEnv(t *testing.T) {
+	t.Parallel()
+
+	sim := newSim(t, renaulttest.Options{})
+	env := sim.Env()
+	env["RENAULT_BATCH_SIZE"], env["RENAULT_CONCURRENCY"] = "20", "2"
+	env["RENAULT_RATE_LIMIT"], env["RENAULT_MAX_WAIT"] = "2.5", "90s"
+
+	cfg, err := renault.ConfigFromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if cfg.BatchSize != 20 || cfg.Concurrency != 2 || cfg.RateLimit != 2.5 || cfg.MaxWait != 90*time.Second {
+		t.Errorf("tuning read as batch %d, concurrency %d, rate %g, max wait %s",
+			cfg.BatchSize, cfg.Concurrency, cfg.RateLimit, cfg.MaxWait)
+	}
+
+	for name, v := range map[string]string{
+		"RENAULT_BATCH_SIZE": "many", "RENAULT_CONCURRENCY": "-1",
+		"RENAULT_RATE_LIMIT": "fast", "RENAULT_MAX_WAIT": "90",
+	} {
+		bad := sim.Env()
+		bad[name] = v
+		_, err := renault.ConfigFromEnv(func(k string) string { return bad[k] })
+		if !errors.Is(err, oem.ErrInvalidInput) || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%q: %v, want ErrInvalidInput naming the setting", name, v, err)
+		}
+	}
 }
 
 func TestSettingsDocumented(t *testing.T) {
