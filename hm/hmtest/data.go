@@ -58,7 +58,8 @@ func (s *Sim) handleEligibility(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleVehicleData is GET /v1/vehicle-data/autoapi-13/{vin}. A VIN
-// without an approved clearance gets 403 "No active consent"; an asleep
+// without an approved clearance gets 403 "No active consent" ([guess] the
+// spec lists no 404, and for such a VIN there is no consent); an asleep
 // one 408; one approved less than DataDelay ago, or marked with
 // SetNoData, 422 "Pending".
 func (s *Sim) handleVehicleData(w http.ResponseWriter, r *http.Request) {
@@ -115,7 +116,10 @@ func (s *Sim) handleVehicleData(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleStaticData is GET /v1/vehicle-static-data/{vin}/data: every number
-// a string. A VIN the simulator was not seeded with gets a 404.
+// a string. A VIN the simulator was not seeded with, or seeded without a
+// model, gets a 404 in the file's error shape: [guess] the spec lists only
+// 200, 401 and 504 for this call. It does not ask for a clearance [guess]:
+// the data comes from a catalogue looked up by VIN.
 func (s *Sim) handleStaticData(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	v, ok := s.vehicles[r.PathValue("vin")]

@@ -176,7 +176,9 @@ func (s *Sim) handleCreate(w http.ResponseWriter, r *http.Request) {
 			s.advance(v, now)
 			switch v.Status {
 			case "pending", "approved", "revoking", "canceling":
-				// Already there: the current state comes back.
+				// Already there: the current state comes back. [guess]
+				// The spec does not say what a second request for a
+				// VIN answers; "already done" must not be an error.
 			default:
 				v.Brand = rv.Brand
 				v.CreatedAt = now
@@ -421,9 +423,11 @@ func (s *Sim) handleDelete(w http.ResponseWriter, r *http.Request) {
 
 		v.setLog(now, "canceling", "")
 	case "revoking", "canceling":
+		// [guess] The spec names "in transition mode" without saying
+		// when; a removal already under way is the likeliest case.
 		conflict("Clearance is in transition mode")
 		return
-	default: // revoked, canceled, rejected
+	default: // revoked, canceled, and [guess] rejected
 		conflict("Clearance is already removed")
 		return
 	}
