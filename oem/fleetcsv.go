@@ -276,7 +276,7 @@ func (r fleetRow) entry() (e FleetEntry, problem *RowError, warns []*RowError) {
 		Make:         NormalizeMake(r.cell(colMake)),
 		Model:        r.cell(colModel),
 		Type:         r.cell(colType),
-		Connector:    strings.ToLower(r.cell(colConnector)),
+		Connector:    normalizeConnector(r.cell(colConnector)),
 		LicencePlate: strings.ToUpper(r.cell(colPlate)),
 		Country:      normalizeCountry(r.cell(colCountry)),
 		WantActive:   want,
@@ -378,6 +378,23 @@ func normalizeCountry(s string) string {
 	}
 
 	if c, ok := countryCodes[strings.ToLower(s)]; ok {
+		return c
+	}
+
+	return s
+}
+
+// connectorAliases maps spellings of connector names seen in the old
+// spreadsheet's oem column to registered names.
+var connectorAliases = map[string]string{
+	"high mobility": ConnectorHM, "highmobility": ConnectorHM, "high_mobility": ConnectorHM,
+	"high-mobility": ConnectorHM,
+}
+
+// normalizeConnector lower-cases a connector name and resolves aliases.
+func normalizeConnector(s string) string {
+	s = strings.ToLower(s)
+	if c, ok := connectorAliases[s]; ok {
 		return c
 	}
 

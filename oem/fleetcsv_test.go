@@ -279,3 +279,15 @@ func TestOwnerFilterOnFleetFile(t *testing.T) {
 		t.Errorf("owner ayvens selects %v, want %s (not \"ayvens NV\")", got, want)
 	}
 }
+
+func TestReadFleetCSVConnectorNames(t *testing.T) {
+	t.Parallel()
+
+	for cell, want := range map[string]string{"BMW": "bmw", " HM ": "hm",
+		"High Mobility": "hm", "high_mobility": "hm", "Stellantis": "stellantis", "": ""} {
+		ff, err := oem.ReadFleetCSV(strings.NewReader("vin,oem\nWBA11111411111111," + cell + "\n"))
+		if err != nil || len(ff.Entries) != 1 || ff.Entries[0].Connector != want {
+			t.Errorf("oem cell %q: %+v, %v; want connector %q", cell, ff, err, want)
+		}
+	}
+}
