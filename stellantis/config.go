@@ -31,6 +31,7 @@ const (
 	EnvContractLength  = "STELLANTIS_CONTRACT_LENGTH"
 	EnvFleetBody       = "STELLANTIS_FLEET_BODY"
 	EnvModelField      = "STELLANTIS_MODEL_FIELD"
+	EnvExportTimeout   = "STELLANTIS_EXPORT_TIMEOUT"
 )
 
 // Defaults used when a Config field is zero.
@@ -166,6 +167,7 @@ func Settings() []oem.Setting {
 		{Name: EnvContractLength, Doc: "span of new contracts (default 43800h, 5 years)"},
 		{Name: EnvFleetBody, Doc: "body of the put-in-fleet call: ids or vins (default ids)"},
 		{Name: EnvModelField, Doc: "member of a contract's car holding the model (default model)"},
+		{Name: EnvExportTimeout, Doc: "bound on one car-states export read (default 15m)"},
 	}
 }
 
@@ -212,6 +214,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	dur(EnvTokenLifetime, &cfg.TokenLifetime)
 	dur(EnvMaxWait, &cfg.MaxWait)
 	dur(EnvContractLength, &cfg.ContractLength)
+	dur(EnvExportTimeout, &cfg.ExportTimeout)
 	num(EnvPageSize, &cfg.PageSize)
 	num(EnvEligibilityMax, &cfg.EligibilityBatchSize)
 	num(EnvBatchSize, &cfg.BatchSize)
