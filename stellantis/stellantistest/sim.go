@@ -231,7 +231,8 @@ func (s *Sim) Env() map[string]string {
 // with: "" none, "active" an activated contract in the fleet, "pending" a
 // pending one in the fleet (resolved by Outcome after After), "rejected" a
 // rejected one, "inactive" a cancelled one. Adding a VIN again replaces its
-// spec and adds the contract its Initial asks for.
+// spec but adds no contract when it has one already, so seeding a world
+// loaded from StatePath again changes nothing at the OEM.
 func (s *Sim) Add(specs ...simkit.Spec) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -251,7 +252,7 @@ func (s *Sim) Add(specs ...simkit.Spec) {
 			word = "cancelled"
 		}
 
-		if word == "" {
+		if word == "" || s.newest(sp.VIN) != nil {
 			continue
 		}
 

@@ -359,6 +359,12 @@ func TestStateSurvivesRestart(t *testing.T) {
 		t.Error("the active vehicle's contract did not survive")
 	}
 
+	// Seeding the loaded world again adds no contract.
+	s2.Add(simkit.Spec{VIN: vin(2), Initial: "active"})
+	if n := s2.Contracts(vin(2)); n != 1 {
+		t.Errorf("%d contracts after seeding again, want 1", n)
+	}
+
 	if _, known := s2.State(vin(9)); known {
 		t.Error("a VIN never added is known")
 	}
