@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -39,6 +40,7 @@ type accountTokens struct {
 
 	mu       sync.Mutex
 	rejected map[string]bool
+	handed   []string // the access tokens handed out lately, to scrub from errors
 }
 
 func newAccountTokens(src map[string]oauth2.TokenSource) *accountTokens {
@@ -90,6 +92,13 @@ func (a *accountTokens) TokenContext(ctx context.Context) (*oauth2.Token, error)
 
 	a.mu.Lock()
 	bad := a.rejected[tok.AccessToken]
+	if !bad && !slices.Contains(a.handed, tok.AccessToken) {
+		if len(a.handed) >= 64 {
+			a.handed = a.handed[1:]
+		}
+
+		a.handed = append(a.handed, tok.AccessToken)
+	}
 	a.mu.Unlock()
 
 	if bad {
@@ -98,6 +107,29 @@ func (a *accountTokens) TokenContext(ctx context.Context) (*oauth2.Token, error)
 	}
 
 	return tok, nil
+}
+
+// scrub removes the access tokens handed out lately from an answer's error
+// fields: opaque tokens that an OEM echoes back are not caught by the
+// HTTP stack's redaction, which knows JWTs and configured secrets only.
+func (a *accountTokens) scrub(err error) {
+	var ae *oem.APIError
+	if !errors.As(err, &ae) {
+		return
+	}
+
+	a.mu.Lock()
+	defer a.mu.Unlock()
+
+	for _, t := range a.handed {
+		if len(t) < 8 {
+			continue
+		}
+
+		ae.Code = strings.ReplaceAll(ae.Code, t, "[redacted]")
+		ae.Message = strings.ReplaceAll(ae.Message, t, "[redacted]")
+		ae.Snippet = strings.ReplaceAll(ae.Snippet, t, "[redacted]")
+	}
 }
 
 // Invalidate remembers old as rejected and tells the sources that can drop it.

@@ -215,6 +215,7 @@ func (c *Connector) get(ctx context.Context, account, op, path string, q map[str
 		used := c.http.BaseURL()
 		resp, err := c.http.Do(ctx, req)
 		if err != nil {
+			c.tokens.scrub(err)
 			return err
 		}
 
@@ -226,7 +227,10 @@ func (c *Connector) get(ctx context.Context, account, op, path string, q map[str
 			continue
 		}
 
-		return c.decode(op, path, resp, out)
+		err = c.decode(op, path, resp, out)
+		c.tokens.scrub(err)
+
+		return err
 	}
 
 	return fmt.Errorf("tesla: %s: a second 421 after changing region; not switching again: %w",
