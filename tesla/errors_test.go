@@ -90,10 +90,10 @@ func TestRegionURL(t *testing.T) {
 
 	for body, want := range map[string]string{
 		`{"error":"user out of region, use base URL: https://fleet-api.prd.na.vn.cloud.tesla.com"}`: BaseURLNA,
-		`user out of region, use base URL: https://fleet-api.prd.eu.vn.cloud.tesla.com/.`:            BaseURLEU,
-		`{"error":"use base URL: http://127.0.0.1:4567/"}`:                                            "http://127.0.0.1:4567",
-		`{"error":"use base URL: http://fleet-api.prd.na.vn.cloud.tesla.com"}`:                        "", // not https
-		`{"error":"use base URL: https://tesla.com.evil.example"}`:                                    "",
+		`user out of region, use base URL: https://fleet-api.prd.eu.vn.cloud.tesla.com/.`:           BaseURLEU,
+		`{"error":"use base URL: http://127.0.0.1:4567/"}`:                                          "http://127.0.0.1:4567",
+		`{"error":"use base URL: http://fleet-api.prd.na.vn.cloud.tesla.com"}`:                      "", // not https
+		`{"error":"use base URL: https://tesla.com.evil.example"}`:                                  "",
 	} {
 		got, err := regionURL([]byte(body))
 		if got != want || (want == "") != (err != nil) {
