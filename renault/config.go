@@ -95,8 +95,9 @@ type Config struct {
 	// Transport is the HTTP transport; a clone of http.DefaultTransport
 	// when nil.
 	Transport http.RoundTripper
-	// Logger receives wire logs at debug level and unknown-word warnings,
-	// with secrets redacted; nothing is logged when nil.
+	// Logger receives the wire at debug level, with secrets redacted
+	// (never the assertion, the bearer or the API key); nothing is logged
+	// when nil.
 	Logger *slog.Logger
 	// Now is the clock, for token and assertion times; time.Now when nil.
 	Now func() time.Time

@@ -17,8 +17,8 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
-	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -51,7 +51,6 @@ type Connector struct {
 	hc     *httpx.Client
 	tokens *httpx.CachedToken
 	creds  *credentials
-	log    *slog.Logger
 }
 
 var (
@@ -82,6 +81,11 @@ func New(cfg Config, opts ...Option) (*Connector, error) {
 		return nil, err
 	}
 
+	cfg.TokenURL = strings.TrimSpace(cfg.TokenURL)
+	if err := checkTokenURL(cfg.TokenURL); err != nil {
+		return nil, err
+	}
+
 	var o options
 	for _, opt := range opts {
 		opt(&o)
@@ -99,17 +103,10 @@ func New(cfg Config, opts ...Option) (*Connector, error) {
 
 	creds := &credentials{
 		key: key, cert: cert, keyID: cfg.KeyID, clientID: cfg.ClientID,
-		tokenURL: strings.TrimSpace(cfg.TokenURL), scope: cfg.Scope, now: cfg.Now,
+		tokenURL: cfg.TokenURL, scope: cfg.Scope, now: cfg.Now,
 	}
 
-	if _, err := parseTokenURL(creds.tokenURL); err != nil {
-		return nil, err
-	}
-
-	c := &Connector{cfg: cfg, creds: creds, log: cfg.Logger}
-	if c.log == nil {
-		c.log = slog.New(slog.DiscardHandler)
-	}
+	c := &Connector{cfg: cfg, creds: creds}
 
 	// The login needs the client and the client needs the login: the
 	// token function finds the client through this variable.
@@ -159,11 +156,13 @@ func (c *Connector) Concurrency() int { return c.cfg.Concurrency }
 // programs that want to show which one is in use (its serial, its expiry).
 func (c *Connector) Certificate() *x509.Certificate { return c.creds.cert }
 
-func parseTokenURL(s string) (string, error) {
-	if !strings.HasPrefix(s, "https://") && !strings.HasPrefix(s, "http://") {
-		return "", fmt.Errorf("%s: config: token URL %q is not an http(s) URL: %w", Name, s,
+// checkTokenURL accepts an absolute http(s) URL with a host.
+func checkTokenURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("%s: config: token URL %q is not an http(s) URL: %w", Name, s,
 			oem.ErrInvalidInput)
 	}
 
-	return s, nil
+	return nil
 }
