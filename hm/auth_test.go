@@ -166,3 +166,35 @@ func TestTokenRequestIsJSON(t *testing.T) {
 		t.Errorf("%d token requests, want 2", n)
 	}
 }
+
+// Many requests in flight when the token expires cause one new login, not
+// one per request (CASES 19).
+func TestTokenExpiryConcurrent(t *testing.T) {
+	t.Parallel()
+
+	var specs []simkit.Spec
+	var vins []oem.VIN
+	for i := range 8 {
+		specs = append(specs, mercedes(i, "active"))
+		vins = append(vins, testVIN(wmiMercedes, i))
+	}
+
+	e := newEnv(t, envOpt{}, specs...)
+	drainFleet(t, e)
+	e.sim.Tokens().ExpireAll()
+
+	res, err := e.conn.Deactivate(t.Context(), vins)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, r := range res {
+		if r.Err != nil || r.Status != oem.StatusDeactivating {
+			t.Errorf("%s: %+v", r.VIN, r)
+		}
+	}
+
+	if n := e.count(tokenEndpoint); n != 2 {
+		t.Errorf("%d token fetches, want 2 (one new login for all eight requests)", n)
+	}
+}

@@ -172,7 +172,8 @@ func (cfg *Config) validate() error {
 	}
 
 	if cfg.BatchSize < 0 || cfg.Concurrency < 0 || cfg.RateLimit < 0 {
-		return fmt.Errorf("hm: batch size, concurrency and rate limit must not be negative: %w", oem.ErrInvalidInput)
+		return fmt.Errorf("hm: batch size, concurrency and rate limit must not be negative: %w",
+			oem.ErrInvalidInput)
 	}
 
 	if cfg.BatchSize == 0 {

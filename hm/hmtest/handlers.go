@@ -220,7 +220,8 @@ func (s *Sim) item(v *vehicle) listItem {
 	}
 
 	for _, e := range v.Changelog {
-		it.Changelog = append(it.Changelog, listLog{Timestamp: s.timestamp(e.At), Status: e.Status, Reason: e.Reason})
+		it.Changelog = append(it.Changelog,
+			listLog{Timestamp: s.timestamp(e.At), Status: e.Status, Reason: e.Reason})
 	}
 
 	return it
