@@ -386,3 +386,27 @@ func TestLogsAreRedacted(t *testing.T) {
 	secretsAbsent(t, "debug log", log, append(raws, env["RENAULT_API_KEY"], env["RENAULT_PKCS12_PASSWORD"],
 		env["RENAULT_PKCS12"][:40], "sim-renault-access-")...)
 }
+
+// A 401 that a new token does not cure is an auth failure of the whole
+// connector after one new login, never a loop of logins.
+func TestPersistent401(t *testing.T) {
+	t.Parallel()
+
+	sim := newSim(t, renaulttest.Options{})
+	sim.Server().AddFault(simkit.Fault{Endpoint: renaulttest.EndpointVehicle, Status: 401,
+		Body: renaultBody("err.func.wired.unauthorized", "invalid or expired access token")})
+	c := newConnector(t, simConfig(t, sim))
+
+	d := describe(t.Context(), c, zoeVIN, meganeVIN)
+	if !errors.Is(d.err, oem.ErrAuth) || d.n != 1 {
+		t.Fatalf("persistent 401: %d items, end %v; want the stream to end with ErrAuth", d.n, d.err)
+	}
+
+	if n := sim.Server().Counters.Get(tokenEndpoint); n != 2 {
+		t.Errorf("%d logins, want 2 (the first and one after the 401)", n)
+	}
+
+	if n := sim.Server().Counters.Get(renaulttest.EndpointVehicle); n != 2 {
+		t.Errorf("%d vehicle calls, want 2", n)
+	}
+}
