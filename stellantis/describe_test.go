@@ -443,3 +443,36 @@ func TestDescribeExportHasItsOwnTimeout(t *testing.T) {
 		t.Errorf("export beyond ExportTimeout: %v, want a transient error", err)
 	}
 }
+
+func TestFleetAndDescribeAtScale(t *testing.T) {
+	t.Parallel()
+
+	s := newSim(t, stellantistest.Options{})
+	const n = 1234
+	vins := seedActive(s, 1, n)
+	c := newConn(t, s)
+
+	if got := fleet(t, c); len(got) != n {
+		t.Fatalf("Fleet listed %d, want %d", len(got), n)
+	}
+
+	infos, verrs, err := describe(t, c, vins...)
+	if err != nil || len(verrs) > 0 || len(infos) != n {
+		t.Fatalf("Describe: %d infos, %d vehicle errors, %v", len(infos), len(verrs), err)
+	}
+
+	for _, v := range vins {
+		if infos[v].BatteryKWh != 50 || infos[v].Model != "e-208" {
+			t.Fatalf("%s: %+v", v, infos[v])
+		}
+	}
+
+	// 13 pages per listing (12 full, one of 34), two listings; one export.
+	if got := s.Server().Counters.Get(epContracts); got != 26 {
+		t.Errorf("%d listing requests, want 26", got)
+	}
+
+	if got := s.Server().Counters.Get(epExport); got != 1 {
+		t.Errorf("%d export requests, want 1", got)
+	}
+}
