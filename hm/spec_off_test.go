@@ -18,3 +18,8 @@ const specChecked = false
 func specCheck(_ testing.TB, next http.RoundTripper, _ bool) http.RoundTripper { return next }
 
 func specOps(http.RoundTripper) map[string]int { return nil }
+
+func TestSpecCoverage(t *testing.T) {
+	t.Skip("SPEC CHECK SKIPPED: build with -tags hmspec once kin-openapi's dependencies are in go.mod " +
+		"(see spec_off_test.go)")
+}

@@ -50,10 +50,14 @@ var loaded struct {
 	err     error
 }
 
+// errNoSpecs says the spec directory is not there (a checkout without
+// shared/ beside it): the check is skipped, loudly.
+var errNoSpecs = errors.New("spec directory absent")
+
 func loadSpecs() ([]routers.Router, error) {
 	loaded.once.Do(func() {
 		if _, err := os.Stat(specDir); err != nil {
-			loaded.err = fmt.Errorf("spec directory %s is absent: %w", specDir, err)
+			loaded.err = fmt.Errorf("%w: %s: %v", errNoSpecs, specDir, err)
 			return
 		}
 
@@ -147,13 +151,12 @@ type specTransport struct {
 }
 
 func specCheck(t testing.TB, next http.RoundTripper, responses bool) http.RoundTripper {
-	rs, err := loadSpecs()
-	if err != nil {
-		t.Logf("spec check off: %v", err)
+	if _, err := loadSpecs(); errors.Is(err, errNoSpecs) {
+		t.Logf("SPEC CHECK SKIPPED: %v", err)
 		return next
+	} else if err != nil {
+		t.Fatalf("spec check: %v", err)
 	}
-
-	_ = rs
 
 	return &specTransport{t: t, next: next, responses: responses, ops: map[string]int{}}
 }
@@ -181,16 +184,10 @@ func (st *specTransport) find(req *http.Request) (*routers.Route, map[string]str
 	look := req.Clone(context.Background())
 	look.URL.Path = routePath(req.URL.Path)
 	for _, r := range rs {
-		route, params, err := r.FindRoute(look)
-		if err == nil {
+		// Each file is its own router; the first that knows the
+		// operation wins.
+		if route, params, err := r.FindRoute(look); err == nil {
 			return route, params, nil
-		}
-
-		if !errors.Is(err, routers.ErrPathNotFound) && !errors.Is(err, routers.ErrMethodNotAllowed) {
-			var re *routers.RouteError
-			if !errors.As(err, &re) {
-				return nil, nil, err
-			}
 		}
 	}
 
