@@ -297,3 +297,34 @@ func TestWireLogIsRedacted(t *testing.T) {
 		t.Errorf("a secret is in the log:\n%s", out)
 	}
 }
+
+func TestRequestsAreCountedByKind(t *testing.T) {
+	t.Parallel()
+
+	s := newSim(t, stellantistest.Options{PageSize: 2})
+	vins := seedActive(s, 1, 3)
+	c := newConn(t, s)
+
+	var rc oem.RequestCounter
+	ctx := oem.WithRequestKind(oem.WithRequestCounter(t.Context(), &rc), oem.RequestListing)
+	for _, err := range c.Fleet(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	ctx = oem.WithRequestKind(oem.WithRequestCounter(t.Context(), &rc), oem.RequestDescription)
+	for _, err := range c.Describe(ctx, vins) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	want := map[oem.RequestKind]int64{oem.RequestAuth: 1, oem.RequestListing: 2,
+		oem.RequestDescription: 3} // two listing pages and the export
+	for k, n := range want {
+		if got := rc.Get(k); got != n {
+			t.Errorf("%s requests: %d, want %d (all: %v)", k, got, n, rc.Snapshot())
+		}
+	}
+}
