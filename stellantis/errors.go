@@ -27,7 +27,8 @@ func classify(e *oem.APIError, _ []byte) {
 		// Activation refused because the car cannot share data [guess:
 		// the refusal's wording is not known; the simulator says
 		// "not eligible"].
-		if e.StatusCode >= 400 && e.StatusCode < 500 && e.StatusCode != http.StatusConflict {
+		switch e.StatusCode {
+		case http.StatusBadRequest, http.StatusForbidden, http.StatusUnprocessableEntity:
 			e.Kind = oem.ErrPermissionDenied
 		}
 	case e.StatusCode == http.StatusForbidden && strings.Contains(low, "credential"):
