@@ -171,6 +171,14 @@ func (r *runner) checkEligibility(ctx context.Context, ec oem.EligibilityChecker
 	kctx := oem.WithRequestKind(ctx, oem.RequestEligibility)
 	err := r.run(ctx, vins, func(_ context.Context, batch []oem.VIN) []oem.Outcome {
 		answers, err := ec.CheckEligibility(kctx, batch)
+		if errors.Is(err, oem.ErrNotSupported) {
+			mu.Lock()
+			eligible = append(eligible, batch...)
+			mu.Unlock()
+
+			return nil
+		}
+
 		if err != nil {
 			if cancelled(ctx, err) {
 				return nil
@@ -191,6 +199,12 @@ func (r *runner) checkEligibility(ctx context.Context, ec oem.EligibilityChecker
 			case !ok:
 				out = append(out, r.failed(oem.ActionActivate, vin, "", "",
 					fmt.Errorf("no eligibility answer for %s: %w", vin, oem.ErrTransient)))
+			case e.Err != nil && errors.Is(e.Err, oem.ErrNotSupported):
+				// The OEM cannot check this vehicle (a brand its
+				// eligibility API does not take): activation decides.
+				mu.Lock()
+				eligible = append(eligible, vin)
+				mu.Unlock()
 			case e.Err != nil:
 				out = append(out, r.failed(oem.ActionActivate, vin, "", e.Reason, e.Err))
 			case !e.Eligible:
@@ -311,6 +325,10 @@ func (r *runner) failed(act oem.Action, vin oem.VIN, answered oem.Status, reason
 	case act == oem.ActionDeactivate &&
 		(answered == oem.StatusDeactivating || errors.Is(err, oem.ErrConflict)):
 		st = oem.StatusDeactivating
+	case errors.Is(err, oem.ErrNotSupported) && answered != "" && answered != oem.StatusUnknown:
+		// The connector cannot do it but knows where the vehicle stands
+		// (Tesla: shared with an account or not).
+		st = answered
 	case st == "":
 		st = oem.StatusError
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/vehicleinfo/ingest/internal/httpx"
 	"github.com/vehicleinfo/ingest/oem"
@@ -142,7 +143,11 @@ func (c *Connector) registration(ctx context.Context, vin oem.VIN) (*vehicleAnsw
 func (c *Connector) register(ctx context.Context, vin oem.VIN) (oem.Result, bool) {
 	const op = "activate"
 
-	el := c.checkOne(ctx, vin)
+	el, ok := c.recentCheck(vin)
+	if !ok {
+		el = c.checkOne(ctx, vin)
+	}
+
 	switch {
 	case el.Err != nil:
 		return failed(vin, op, oem.StatusError, "", el.Err), true
@@ -199,7 +204,42 @@ func (c *Connector) CheckEligibility(ctx context.Context, vins []oem.VIN) ([]oem
 	return out, nil
 }
 
+// eligibilityTTL is how long a vin-checker answer is taken as still true.
+const eligibilityTTL = time.Hour
+
+type checkedAnswer struct {
+	el oem.Eligibility
+	at time.Time
+}
+
+// recentCheck returns the vin-checker's answer for vin when it was asked
+// within eligibilityTTL.
+func (c *Connector) recentCheck(vin oem.VIN) (oem.Eligibility, bool) {
+	v, ok := c.checked.Load(vin)
+	if !ok {
+		return oem.Eligibility{}, false
+	}
+
+	a := v.(checkedAnswer)
+	if c.cfg.Now().Sub(a.at) > eligibilityTTL {
+		c.checked.Delete(vin)
+		return oem.Eligibility{}, false
+	}
+
+	return a.el, true
+}
+
+// checkOne asks the vin-checker about vin and remembers a definite answer.
 func (c *Connector) checkOne(ctx context.Context, vin oem.VIN) oem.Eligibility {
+	el := c.askVINChecker(ctx, vin)
+	if el.Err == nil {
+		c.checked.Store(vin, checkedAnswer{el: el, at: c.cfg.Now()})
+	}
+
+	return el
+}
+
+func (c *Connector) askVINChecker(ctx context.Context, vin oem.VIN) oem.Eligibility {
 	var ans vinCheckAnswer
 	_, err := c.http.DoJSON(ctx, httpx.Request{
 		Op: "check eligibility", Method: http.MethodGet,

@@ -50,6 +50,27 @@ func TestActivate(t *testing.T) {
 		}
 	})
 
+	t.Run("an eligibility check just made is not asked again", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(t, bmwtest.Options{})
+		e.sim.Add(bev(vin(1), ""))
+		c := e.connector(t)
+
+		els, err := c.CheckEligibility(t.Context(), []oem.VIN{vin(1)})
+		if err != nil || len(els) != 1 || !els[0].Eligible {
+			t.Fatalf("CheckEligibility = %+v, %v", els, err)
+		}
+
+		r := one(t)(c.Activate(t.Context(), []oem.VIN{vin(1)}))
+		if r.Err != nil || r.Status != oem.StatusActive {
+			t.Fatalf("Activate = %+v, want active", r)
+		}
+
+		if n := e.count(epCheck); n != 1 {
+			t.Errorf("vin-checker asked %d times for one activation, want 1 (every call is billed)", n)
+		}
+	})
+
 	t.Run("registered but not in the fleet is finished", func(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, bmwtest.Options{})

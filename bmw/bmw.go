@@ -52,6 +52,11 @@ type Connector struct {
 
 	fleetMu sync.Mutex
 	fleet   *fleetRef // resolved once, then kept
+
+	// checked remembers vin-checker answers for eligibilityTTL, so the
+	// activation right after an eligibility check does not ask again:
+	// every BMW call is billed.
+	checked sync.Map // oem.VIN → checkedAnswer
 }
 
 // Option adjusts a Connector at construction.

@@ -41,6 +41,7 @@ type Ingester struct {
 	saveTO     time.Duration
 	progress   func(Progress)
 	progressMu sync.Mutex
+	plans      func(*Plan)
 	log        *slog.Logger
 	now        func() time.Time
 }
@@ -89,6 +90,13 @@ func WithSaveTimeout(d time.Duration) IngesterOption {
 // goroutines at once, and should return quickly.
 func WithProgress(fn func(Progress)) IngesterOption {
 	return func(i *Ingester) { i.progress = fn }
+}
+
+// WithPlans calls fn with each connector's plan once it is made, before
+// anything is applied (in a dry run, instead of applying). Calls never
+// overlap; fn must not keep or change the plan.
+func WithPlans(fn func(*Plan)) IngesterOption {
+	return func(i *Ingester) { i.plans = fn }
 }
 
 // WithLogger makes the Ingester log to l; by default it is quiet. It logs
@@ -203,6 +211,17 @@ func (i *Ingester) batchSize(c Connector) int {
 	}
 
 	return n
+}
+
+func (i *Ingester) emitPlan(p *Plan) {
+	if i.plans == nil {
+		return
+	}
+
+	i.progressMu.Lock()
+	defer i.progressMu.Unlock()
+
+	i.plans(p)
 }
 
 func (i *Ingester) emitProgress(p Progress) {

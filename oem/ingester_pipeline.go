@@ -102,6 +102,8 @@ func (p *pipeline) run(ctx context.Context) {
 		return
 	}
 
+	p.i.emitPlan(plan)
+
 	if p.dry {
 		p.finish()
 		return

@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/vehicleinfo/ingest/activation"
+	"github.com/vehicleinfo/ingest/internal/cli"
 	"github.com/vehicleinfo/ingest/internal/sandbox"
 	"github.com/vehicleinfo/ingest/oem"
 	"github.com/vehicleinfo/ingest/store"
@@ -262,8 +263,8 @@ func (j *job) do(ctx context.Context) int {
 	ing, err := oem.NewIngester(wanted, activation.New(activation.Config{
 		MaxActivations: j.cfg.maxActivations,
 		Logger:         j.log,
-	}), conns, oem.WithLogger(j.log), oem.WithProgress(prog.update))
-	_ = j.printPlan
+	}), conns, oem.WithLogger(j.log), oem.WithProgress(prog.update),
+		oem.WithPlans(j.printPlan))
 	if err != nil {
 		fmt.Fprintln(j.stderr, "ingest:", err)
 		return exitUsage
@@ -372,22 +373,11 @@ func (j *job) printModels(ctx context.Context, st oem.Store) int {
 		return exitFailed
 	}
 
-	if j.cfg.report == "json" {
-		enc := json.NewEncoder(j.stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(models)
-
-		return exitOK
+	if err := cli.PrintModels(j.stdout, models, j.cfg.report == "json"); err != nil {
+		fmt.Fprintln(j.stderr, "ingest:", err)
+		return exitFailed
 	}
 
-	tw := tabwriter.NewWriter(j.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "MAKE\tMODEL\tTYPE\tIMAGE URL\tWARRANTY KM\tWARRANTY YEARS\tCAPACITY KWH")
-	for _, m := range models {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Make, m.Name, m.Type, m.ImageURL,
-			orDash(m.WarrantyKm), orDash(m.WarrantyYears), orDashF(m.BatteryKWh))
-	}
-
-	_ = tw.Flush()
 	fmt.Fprintf(j.stderr, "%d models with metadata\n", len(models))
 
 	return exitOK
@@ -526,22 +516,6 @@ func splitList(s string) []string {
 	}
 
 	return out
-}
-
-func orDash(n int) string {
-	if n <= 0 {
-		return "-"
-	}
-
-	return fmt.Sprint(n)
-}
-
-func orDashF(f float64) string {
-	if f <= 0 {
-		return "-"
-	}
-
-	return fmt.Sprintf("%.1f", f)
 }
 
 func orWord(s, w string) string {
