@@ -476,3 +476,46 @@ func TestApplyCancelled(t *testing.T) {
 		t.Errorf("%d activation calls, want 2 (none after the cancel)", c)
 	}
 }
+
+// A connector that cannot act on a vehicle but says where it stands
+// (Tesla: not shared with any account) has that status recorded, not
+// "error"; and a vehicle the OEM's eligibility API cannot check (a brand it
+// does not take) is activated, activation deciding.
+func TestApplyNotSupported(t *testing.T) {
+	t.Parallel()
+
+	var (
+		unshared  = vinN(1) // the connector cannot enrol it; it is inactive
+		unchecked = vinN(2) // eligibility cannot be checked
+	)
+
+	f := oemtest.NewFake("fake").
+		EnableEligibility().
+		FailVehicle(oemtest.MethodActivate, unshared,
+			fmt.Errorf("the owner must share it: %w", oem.ErrNotSupported)).
+		FailVehicle(oemtest.MethodEligibility, unchecked,
+			fmt.Errorf("brand not taken by the eligibility API: %w", oem.ErrNotSupported))
+
+	p := plan(
+		oem.PlanItem{VIN: unshared, Action: oem.ActionActivate},
+		oem.PlanItem{VIN: unchecked, Action: oem.ActionActivate},
+	)
+
+	got, err := applyAll(t, t.Context(), f.Connector(), p, oem.ApplyOptions{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if oc := got[unshared]; oc.Status != oem.StatusInactive || !errors.Is(oc.Err, oem.ErrNotSupported) ||
+		!strings.Contains(oc.Reason, "must share") {
+		t.Errorf("unshared outcome = %+v, want inactive with the reason", oc)
+	}
+
+	if oc := got[unchecked]; oc.Status != oem.StatusPending || oc.Err != nil {
+		t.Errorf("unchecked outcome = %+v, want activated (pending)", oc)
+	}
+
+	if n := f.VINCalls(oemtest.MethodActivate, unchecked); n != 1 {
+		t.Errorf("unchecked vehicle activated %d times, want 1", n)
+	}
+}
