@@ -268,7 +268,11 @@ func (s *Sim) Add(specs ...simkit.Spec) {
 	}
 }
 
-// finalOf is what a pending contract of sp becomes, when, and why.
+// finalOf is what a pending contract of sp becomes, when, and why:
+// OutcomeApprove (and no outcome) activates it Spec.After after creation, at
+// once when After is zero (the 201 then says "activated"); OutcomeReject
+// rejects it then; OutcomePending leaves it pending. OutcomeIneligible never
+// gets a contract: POST /contracts answers 400 NotEligible.
 func finalOf(sp simkit.Spec, now time.Time) (string, time.Time, string) {
 	switch sp.Outcome {
 	case simkit.OutcomePending:
