@@ -19,9 +19,9 @@ const (
 	srcMake     = "tesla"
 )
 
-// Describe reads, per VIN, the option codes (version, model, trim) and the
-// warranty (km and years) with the token of the account that lists the
-// vehicle. Accounts never listed in this connector's life are listed first,
+// Describe reads, per VIN, the option codes (version, model, and the trim
+// as Info.Type) and the warranty (km and years) with the token of the
+// account that lists the vehicle; the model year comes from the VIN. Accounts never listed in this connector's life are listed first,
 // once per call, to learn which one a vehicle is in; a VIN no configured
 // account lists is a *oem.VehicleError wrapping oem.ErrNotFound, sent no
 // request. A VIN given twice is described once. One endpoint failing is a

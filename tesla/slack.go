@@ -351,8 +351,16 @@ func (s *SlackTokens) needed(want string) map[string]bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 
+	// An account whose last look-up failed is not looked for on behalf of
+	// another: one account that never posts must not make every look-up
+	// read the whole history.
+	now := s.cfg.Now()
 	need := map[string]bool{want: true}
 	for key := range s.names {
+		if f, ok := s.failed[key]; ok && now.Before(f.until) {
+			continue
+		}
+
 		if e := s.found[key]; e == nil || e.stale || !s.fresh(e.tok) {
 			need[key] = true
 		}
@@ -500,7 +508,9 @@ func (s *SlackTokens) slackError(err error) (time.Duration, bool, error) {
 				Kind: oem.ErrRateLimited, RetryAfter: rl.RetryAfter}
 		}
 
-		return rl.RetryAfter, true, err
+		return rl.RetryAfter, true, &oem.APIError{Connector: "tesla", Op: "read Slack channel " + s.cfg.Channel,
+			StatusCode: http.StatusTooManyRequests, Message: "Slack rate limit",
+			Kind: oem.ErrRateLimited, RetryAfter: rl.RetryAfter}
 	}
 
 	var sc slack.StatusCodeError

@@ -404,3 +404,31 @@ func TestParseTokenMessageShapes(t *testing.T) {
 		}
 	}
 }
+
+// An account that never posts makes one look-up read the whole history,
+// not every look-up after it.
+func TestSlackTokensMissingAccountDoesNotSlowOthers(t *testing.T) {
+	t.Parallel()
+
+	h := &slackHistory{pages: [][]string{
+		{goodMsg("1700000300.000100", "ACME", "acme-2")},
+		{goodMsg("1700000200.000100", "ACME", "acme-1")},
+		{`{"type":"message","text":"old","ts":"1700000100.000100"}`},
+	}}
+	clock := &simkit.Clock{}
+	clock.Set(time.Unix(1700000500, 0))
+	s := newSlackTokens(t, startSlack(t, h), clock, "ACME", "BETA")
+	acme := s.Source("ACME").(*slackSource)
+
+	tok, err := acme.TokenContext(t.Context())
+	if err != nil || tok.AccessToken != "acme-2" || h.calls.Load() != 3 {
+		t.Fatalf("%v, %v after %d reads; want acme-2 after reading all 3 pages for BETA", tok, err, h.calls.Load())
+	}
+
+	h.setPages([][]string{{goodMsg("1700000400.000100", "ACME", "acme-3")}, {}, {}})
+	acme.Invalidate(tok)
+	tok, err = acme.TokenContext(t.Context())
+	if err != nil || tok.AccessToken != "acme-3" || h.calls.Load() != 4 {
+		t.Errorf("%v, %v after %d reads; want acme-3 after one more page", tok, err, h.calls.Load())
+	}
+}
