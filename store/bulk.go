@@ -104,7 +104,7 @@ func (s *DB) copyMerge(ctx context.Context, tx *sqlx.Tx, u upsert, rows [][]any)
 }
 
 // inTx runs fn in a transaction, committed when fn returns nil and rolled
-// back otherwise.
+// back otherwise. A violated constraint is reported as invalid input.
 func (s *DB) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
@@ -114,10 +114,10 @@ func (s *DB) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	if err := fn(tx); err != nil {
 		tx.Rollback()
 
-		return err
+		return classify(err)
 	}
 
-	return tx.Commit()
+	return classify(tx.Commit())
 }
 
 // selectIn runs q, which holds one "IN (?)" for keys, in chunks small

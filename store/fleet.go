@@ -13,13 +13,13 @@ import (
 
 var wantedFleetUpsert = upsert{
 	table: "wanted_fleet",
-	cols: []string{"vin", "fleet_id", "make_id", "model_name", "type", "connector",
+	cols: []string{"vin", "fleet_id", "make", "model_name", "type", "connector",
 		"licence_plate", "region_id", "start_date", "end_of_contract_date", "want_active",
 		"displayed", "eligible", "line", "updated_at"},
 	conflict: "(vin)",
 	action: `DO UPDATE SET
 		fleet_id = coalesce(excluded.fleet_id, wanted_fleet.fleet_id),
-		make_id = coalesce(excluded.make_id, wanted_fleet.make_id),
+		make = coalesce(excluded.make, wanted_fleet.make),
 		model_name = coalesce(excluded.model_name, wanted_fleet.model_name),
 		type = coalesce(excluded.type, wanted_fleet.type),
 		connector = coalesce(excluded.connector, wanted_fleet.connector),
@@ -69,7 +69,6 @@ func (s *DB) PutFleet(ctx context.Context, entries []oem.FleetEntry) error {
 		ids, err := s.ensureAll(ctx, tx, names{
 			fleets:  collect(list, true, func(e oem.FleetEntry) string { return e.Owner }),
 			regions: collect(list, false, func(e oem.FleetEntry) string { return e.Country }),
-			makes:   collect(list, false, func(e oem.FleetEntry) string { return e.Make }),
 		})
 		if err != nil {
 			return err
@@ -79,7 +78,7 @@ func (s *DB) PutFleet(ctx context.Context, entries []oem.FleetEntry) error {
 		rows := make([][]any, 0, len(list))
 		for _, e := range list {
 			rows = append(rows, []any{
-				string(e.VIN), ids.fleet(e.Owner), ids.make(e.Make), nstr(e.Model),
+				string(e.VIN), ids.fleet(e.Owner), nstr(strings.TrimSpace(e.Make)), nstr(e.Model),
 				nstr(e.Type), nstr(e.Connector), nstr(e.LicencePlate), ids.region(e.Country),
 				ndate(e.StartDate), ndate(e.EndDate), e.WantActive, e.Displayed,
 				nbool(e.Eligible), nint(e.Line), now,
@@ -96,13 +95,12 @@ func (s *DB) PutFleet(ctx context.Context, entries []oem.FleetEntry) error {
 }
 
 const fleetSelect = `
-SELECT w.vin, coalesce(f.name, ''), coalesce(m.name, ''), coalesce(w.model_name, ''),
+SELECT w.vin, coalesce(f.name, ''), coalesce(w.make, ''), coalesce(w.model_name, ''),
 	coalesce(w.type, ''), coalesce(w.connector, ''), coalesce(w.licence_plate, ''),
 	coalesce(r.country, ''), w.start_date, w.end_of_contract_date, w.want_active,
 	w.displayed, w.eligible, coalesce(w.line, 0)
 FROM wanted_fleet w
 LEFT JOIN fleet f ON f.id = w.fleet_id
-LEFT JOIN make m ON m.id = w.make_id
 LEFT JOIN region r ON r.id = w.region_id
 WHERE (? = '' OR f.name_key = ?)
 ORDER BY w.vin`
@@ -158,7 +156,6 @@ type ids struct {
 // The lookups below give NULL for an empty name: an unknown value.
 func (i ids) fleet(owner string) any { return lookupID(i.fleets, ownerKey(owner)) }
 func (i ids) region(c string) any    { return lookupID(i.regions, strings.TrimSpace(c)) }
-func (i ids) make(m string) any      { return lookupID(i.makes, strings.TrimSpace(m)) }
 func (i ids) oem(c string) any       { return lookupID(i.oems, strings.TrimSpace(c)) }
 
 func lookupID(m map[string]int64, k string) any {

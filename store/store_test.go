@@ -258,7 +258,7 @@ func TestTwoStoresOneDatabase(t *testing.T) {
 		defer a.Close()
 		defer b.Close()
 
-		const n = 300
+		const n = 150
 		var wg sync.WaitGroup
 		errs := make(chan error, 8)
 		for w := range 8 {
@@ -367,6 +367,28 @@ func TestHistoryIsAppendOnly(t *testing.T) {
 				!strings.Contains(err.Error(), "append-only") {
 				t.Errorf("%s: err = %v, want the append-only refusal", q, err)
 			}
+		}
+	})
+}
+
+func TestBatchOfUnknownRun(t *testing.T) {
+	t.Parallel()
+
+	dialects(t, func(t *testing.T, dsn string) {
+		s := openT(t, dsn)
+		defer s.Close()
+
+		err := s.SaveBatch(t.Context(), oem.Batch{RunID: 4242,
+			Vehicles: []oem.Vehicle{{FleetEntry: oem.FleetEntry{VIN: vin(1)}}},
+			History: []oem.StatusChange{{VIN: vin(1), To: oem.StatusActive,
+				At: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}},
+		})
+		if !errors.Is(err, oem.ErrInvalidInput) {
+			t.Errorf("a batch of a run that does not exist: err = %v, want ErrInvalidInput", err)
+		}
+
+		if vs, _ := s.Vehicles(t.Context(), oem.VehicleQuery{}); len(vs) != 0 {
+			t.Errorf("the failed batch stored %d vehicles", len(vs))
 		}
 	})
 }

@@ -22,7 +22,7 @@ func keep(col string) string {
 }
 
 var vehicleCols = []string{
-	"vin", "fleet_id", "region_id", "make_id", "model_id", "oem_id", "wanted_connector",
+	"vin", "fleet_id", "region_id", "make", "model_id", "connector", "wanted_connector",
 	"wanted_model", "wanted_type", "licence_plate", "start_date", "end_of_contract_date",
 	"want_active", "displayed", "eligible", "line", "account", "model_name", "version",
 	"type", "model_year", "powertrain", "battery_capacity_kwh", "range_km", "warranty_km",
@@ -117,8 +117,8 @@ func (s *DB) saveBatch(ctx context.Context, tx *sqlx.Tx, vs []oem.Vehicle,
 	n := names{
 		fleets:  collect(vs, true, func(v oem.Vehicle) string { return v.Owner }),
 		regions: collect(vs, false, func(v oem.Vehicle) string { return v.Country }),
-		makes:   collect(vs, false, func(v oem.Vehicle) string { return v.Make }),
-		oems:    collect(vs, false, func(v oem.Vehicle) string { return v.Connector }),
+		makes:   map[string]string{},
+		oems:    map[string]string{},
 	}
 	for _, h := range hs {
 		addName(n.oems, false, h.Connector)
@@ -166,8 +166,9 @@ func (s *DB) saveBatch(ctx context.Context, tx *sqlx.Tx, vs []oem.Vehicle,
 		}
 
 		rows = append(rows, []any{
-			string(v.VIN), ids.fleet(v.Owner), ids.region(v.Country), ids.make(v.Make), modelID,
-			ids.oem(v.Connector), nstr(v.FleetEntry.Connector), nstr(v.FleetEntry.Model),
+			string(v.VIN), ids.fleet(v.Owner), ids.region(v.Country),
+			nstr(strings.TrimSpace(v.Make)), modelID, nstr(strings.TrimSpace(v.Connector)),
+			nstr(v.FleetEntry.Connector), nstr(v.FleetEntry.Model),
 			nstr(v.FleetEntry.Type), nstr(v.LicencePlate), ndate(v.StartDate), ndate(v.EndDate),
 			v.WantActive, v.Displayed, nbool(v.Eligible), nint(v.Line), nstr(v.Account),
 			nstr(v.Model), nstr(v.Version), nstr(v.Type), nint(v.ModelYear),
@@ -401,11 +402,11 @@ func prepareHistory(b oem.Batch) ([]oem.StatusChange, error) {
 }
 
 const vehicleSelect = `
-SELECT v.vin, coalesce(f.name, ''), coalesce(mk.name, ''), coalesce(v.wanted_model, ''),
+SELECT v.vin, coalesce(f.name, ''), coalesce(v.make, ''), coalesce(v.wanted_model, ''),
 	coalesce(v.wanted_type, ''), coalesce(v.wanted_connector, ''),
 	coalesce(v.licence_plate, ''), coalesce(r.country, ''), v.start_date,
 	v.end_of_contract_date, v.want_active, v.displayed, v.eligible, coalesce(v.line, 0),
-	coalesce(o.name, ''), coalesce(v.account, ''), coalesce(v.model_name, ''),
+	coalesce(v.connector, ''), coalesce(v.account, ''), coalesce(v.model_name, ''),
 	coalesce(v.version, ''), coalesce(v.type, ''), coalesce(v.model_year, 0),
 	coalesce(v.powertrain, ''), coalesce(v.battery_capacity_kwh, 0), coalesce(v.range_km, 0),
 	coalesce(v.warranty_km, 0), coalesce(v.warranty_years, 0), coalesce(v.image_url, ''),
@@ -414,9 +415,7 @@ SELECT v.vin, coalesce(f.name, ''), coalesce(mk.name, ''), coalesce(v.wanted_mod
 	v.described_at, v.last_seen_at, v.missing_since, v.updated_at, v.sources
 FROM vehicle v
 LEFT JOIN fleet f ON f.id = v.fleet_id
-LEFT JOIN make mk ON mk.id = v.make_id
 LEFT JOIN region r ON r.id = v.region_id
-LEFT JOIN oem o ON o.id = v.oem_id
 WHERE (? = '' OR f.name_key = ?)`
 
 // Vehicles returns the stored vehicles q selects, ordered by VIN.

@@ -58,10 +58,15 @@ CREATE TABLE runs (
 
 -- wanted_fleet is what the company wants: a CSV import or a company service
 -- writes it, the ingestion run reads it.
+--
+-- wanted_fleet and vehicle refer to fleet and region (and vehicle to
+-- vehicle_model) by foreign key; the make and connector names are plain
+-- columns. Each foreign key costs a lookup per row written, the largest part
+-- of a bulk write's cost, so they are kept for the relations that matter.
 CREATE TABLE wanted_fleet (
     vin                  text COLLATE "C" PRIMARY KEY CHECK (length(vin) = 17),
     fleet_id             bigint REFERENCES fleet (id),
-    make_id              bigint REFERENCES make (id),
+    make                 text,
     model_name           text,
     type                 text,
     connector            text,
@@ -83,9 +88,9 @@ CREATE TABLE vehicle (
     vin                  text COLLATE "C" NOT NULL UNIQUE CHECK (length(vin) = 17),
     fleet_id             bigint REFERENCES fleet (id),
     region_id            bigint REFERENCES region (id),
-    make_id              bigint REFERENCES make (id),
+    make                 text,
     model_id             bigint REFERENCES vehicle_model (id),
-    oem_id               bigint REFERENCES oem (id),
+    connector            text, -- the connector serving its activation
     wanted_connector     text,
     wanted_model         text,
     wanted_type          text,

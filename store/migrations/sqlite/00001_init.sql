@@ -61,10 +61,15 @@ CREATE TABLE runs (
 
 -- wanted_fleet is what the company wants: a CSV import or a company service
 -- writes it, the ingestion run reads it.
+--
+-- wanted_fleet and vehicle refer to fleet and region (and vehicle to
+-- vehicle_model) by foreign key; the make and connector names are plain
+-- columns. Each foreign key costs a lookup per row written, the largest part
+-- of a bulk write's cost, so they are kept for the relations that matter.
 CREATE TABLE wanted_fleet (
     vin                  text PRIMARY KEY CHECK (length(vin) = 17),
     fleet_id             INTEGER REFERENCES fleet (id),
-    make_id              INTEGER REFERENCES make (id),
+    make                 TEXT,
     model_name           text,
     type                 text,
     connector            text,
@@ -86,9 +91,9 @@ CREATE TABLE vehicle (
     vin                  text NOT NULL UNIQUE CHECK (length(vin) = 17),
     fleet_id             INTEGER REFERENCES fleet (id),
     region_id            INTEGER REFERENCES region (id),
-    make_id              INTEGER REFERENCES make (id),
+    make                 TEXT,
     model_id             INTEGER REFERENCES vehicle_model (id),
-    oem_id               INTEGER REFERENCES oem (id),
+    connector            TEXT, -- the connector serving its activation
     wanted_connector     text,
     wanted_model         text,
     wanted_type          text,
