@@ -1,5 +1,3 @@
-//go:build hmspec
-
 package hm_test
 
 import (
