@@ -310,3 +310,57 @@ func TestSlackSideFailuresThroughTheConnector(t *testing.T) {
 		}
 	})
 }
+
+func TestRefreshTokensInvalidGrantAndOneRefreshAtATime(t *testing.T) {
+	t.Parallel()
+
+	sim := newSim(t, teslatest.Options{ManualTokens: true})
+	_, refresh := sim.IssueToken(acctA)
+	rt, err := NewRefreshTokens(RefreshConfig{TokenURL: sim.TokenURL(), ClientID: teslatest.DefaultClientID,
+		RefreshToken: refresh})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() {
+			_, err := rt.TokenContext(t.Context())
+			errs <- err
+		})
+	}
+
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+
+	if rt.Refreshes() != 1 {
+		t.Errorf("%d refreshes for 8 concurrent callers, want 1", rt.Refreshes())
+	}
+
+	// invalid_grant from the token endpoint: log in again, no retry loop.
+	sim.Server().AddFault(simkit.Fault{Endpoint: "POST " + teslatest.TokenPath, Status: 400,
+		Body: `{"error":"invalid_grant","error_description":"refresh token revoked"}`})
+	rt.Invalidate(nil)
+	for range 3 {
+		_, err := rt.TokenContext(t.Context())
+		wantKind(t, err, oem.ErrLoginRequired)
+	}
+
+	if rt.Refreshes() != 2 {
+		t.Errorf("%d refreshes, want 2 (one refused, then no more)", rt.Refreshes())
+	}
+
+	// A new log-in clears it.
+	sim.Server().ClearFaults()
+	_, fresh := sim.IssueToken(acctA)
+	rt.SetRefreshToken(fresh)
+	if _, err := rt.TokenContext(t.Context()); err != nil {
+		t.Errorf("after SetRefreshToken: %v", err)
+	}
+}

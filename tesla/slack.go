@@ -8,6 +8,7 @@ import (
 	"html"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -152,6 +153,11 @@ func NewSlackTokens(cfg SlackConfig) (*SlackTokens, error) {
 
 	opts := []slack.Option{slack.OptionHTTPClient(cfg.HTTPClient)}
 	if u := strings.TrimSpace(cfg.APIURL); u != "" {
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return nil, fmt.Errorf("tesla: slack tokens: API URL %q is not an http(s) URL: %w",
+				truncate(u, 100), oem.ErrInvalidInput)
+		}
+
 		if !strings.HasSuffix(u, "/") {
 			u += "/"
 		}

@@ -120,6 +120,12 @@ func TestConfigFromEnv(t *testing.T) {
 		t.Errorf("New without Slack settings or Tokens: %v, want ErrInvalidInput", err)
 	}
 
+	bad := cfg
+	bad.SlackAPIURL = "slack.example"
+	if _, err := New(bad); !errors.Is(err, oem.ErrInvalidInput) {
+		t.Errorf("New with a Slack API URL without scheme: %v, want ErrInvalidInput", err)
+	}
+
 	if _, err := New(Config{}); !errors.Is(err, oem.ErrInvalidInput) {
 		t.Errorf("New without accounts: %v, want ErrInvalidInput", err)
 	}
