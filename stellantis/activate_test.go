@@ -169,13 +169,14 @@ func TestActivateImmediateApprovalAndRejection(t *testing.T) {
 	clock := &simkit.Clock{}
 	clock.Set(time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC))
 	s := newSim(t, stellantistest.Options{Clock: clock})
-	now, later := vin("VF3", 1), vin("VF7", 2)
+	now, later, refused := vin("VF3", 1), vin("VF7", 2), vin("VF7", 3)
 	s.Add(simkit.Spec{VIN: string(now), Outcome: simkit.OutcomeApprove},
 		simkit.Spec{VIN: string(later), Outcome: simkit.OutcomeReject, After: time.Minute,
-			Reason: "owner refused"})
+			Reason: "owner refused"},
+		simkit.Spec{VIN: string(refused), Outcome: simkit.OutcomeReject})
 	c := newConn(t, s)
 
-	res, err := c.Activate(t.Context(), []oem.VIN{now, later})
+	res, err := c.Activate(t.Context(), []oem.VIN{now, later, refused})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,6 +192,15 @@ func TestActivateImmediateApprovalAndRejection(t *testing.T) {
 
 	if r := byVIN[later]; r.Status != oem.StatusPending || r.Err != nil {
 		t.Errorf("%s: %+v, want pending", later, r)
+	}
+
+	// A refusal due at once: the 201 says pending, the listing tells.
+	if r := byVIN[refused]; r.Status != oem.StatusPending || r.Err != nil {
+		t.Errorf("%s: %+v, want pending", refused, r)
+	}
+
+	if o := fleet(t, c)[refused]; o.Status != oem.StatusUnknown || o.Raw != "rejected" {
+		t.Errorf("%s listed as %+v, want unknown with raw rejected", refused, o)
 	}
 
 	clock.Advance(time.Hour)

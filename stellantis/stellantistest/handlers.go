@@ -294,7 +294,14 @@ func (s *Sim) createContract(w http.ResponseWriter, r *http.Request) {
 	k.Final, k.DecideAt, k.Reason = finalOf(sp, now)
 	s.settle(now)
 
-	simkit.WriteJSON(w, http.StatusCreated, map[string]string{"_id": k.ID, "status": k.Status})
+	// The 201 only ever says activated or pending (OEM-APIS.md); a refusal
+	// due at once shows in the listing, not here.
+	word := k.Status
+	if word != "activated" {
+		word = "pending"
+	}
+
+	simkit.WriteJSON(w, http.StatusCreated, map[string]string{"_id": k.ID, "status": word})
 }
 
 func (s *Sim) deleteContract(w http.ResponseWriter, r *http.Request) {
