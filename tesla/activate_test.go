@@ -71,7 +71,8 @@ func TestDescribeFallsBackToTryingAccounts(t *testing.T) {
 	t.Parallel()
 
 	v := vin('3', 'P', 1)
-	sim := newSim(t, teslatest.Options{}, spec(v, "Model 3", "RWD", acctA), spec(vin('3', 'P', 2), "Model 3", "RWD", acctB))
+	sim := newSim(t, teslatest.Options{}, spec(v, "Model 3", "RWD", acctA),
+		spec(vin('3', 'P', 2), "Model 3", "RWD", acctB))
 	// ACME's listing fails (a 400 is not retried); BETA's works.
 	sim.Server().AddFault(simkit.Fault{Endpoint: epList, Times: 1, Status: http.StatusBadRequest,
 		Body: `{"response":null,"error":"invalid_request","error_description":"try again"}`})

@@ -278,7 +278,8 @@ func TestSlackSideFailuresThroughTheConnector(t *testing.T) {
 	t.Run("slack down then up", func(t *testing.T) {
 		t.Parallel()
 
-		sim := newSim(t, teslatest.Options{Accounts: []string{acctA}}, spec(vin('3', 'P', 1), "Model 3", "RWD", acctA))
+		sim := newSim(t, teslatest.Options{Accounts: []string{acctA}},
+			spec(vin('3', 'P', 1), "Model 3", "RWD", acctA))
 		sim.Slack().AddFault(simkit.Fault{Endpoint: teslatest.HistoryEndpoint, Times: 1, Status: 503,
 			Body: simkit.HTMLBody})
 		sim.Slack().AddFault(simkit.Fault{Endpoint: teslatest.HistoryEndpoint, Times: 1, RateLimited: true})
@@ -296,7 +297,8 @@ func TestSlackSideFailuresThroughTheConnector(t *testing.T) {
 	t.Run("wrong slack token", func(t *testing.T) {
 		t.Parallel()
 
-		sim := newSim(t, teslatest.Options{Accounts: []string{acctA}}, spec(vin('3', 'P', 1), "Model 3", "RWD", acctA))
+		sim := newSim(t, teslatest.Options{Accounts: []string{acctA}},
+			spec(vin('3', 'P', 1), "Model 3", "RWD", acctA))
 		c := newConn(t, sim, func(cfg *Config) { cfg.SlackToken = "xoxb-fake-but-wrong" })
 
 		_, _, err := list(t.Context(), c)

@@ -21,13 +21,14 @@ const (
 
 // Describe reads, per VIN, the option codes (version, model, and the trim
 // as Info.Type) and the warranty (km and years) with the token of the
-// account that lists the vehicle; the model year comes from the VIN. Accounts never listed in this connector's life are listed first,
-// once per call, to learn which one a vehicle is in; a VIN no configured
-// account lists is a *oem.VehicleError wrapping oem.ErrNotFound, sent no
-// request. A VIN given twice is described once. One endpoint failing is a
-// warning when the other answered; both failing is a *oem.VehicleError. A
-// cancelled context, a rate limit, an unregistered application or a region
-// that cannot be followed end the stream.
+// account that lists the vehicle; the model year comes from the VIN.
+// Accounts never listed in this connector's life are listed first, once per
+// call, to learn which one a vehicle is in; a VIN no configured account lists
+// is a *oem.VehicleError wrapping oem.ErrNotFound, sent no request. A VIN
+// given twice is described once. One endpoint failing is a warning when the
+// other answered; both failing is a *oem.VehicleError. A cancelled context,
+// a rate limit, an unregistered application or a region that cannot be
+// followed end the stream.
 func (c *Connector) Describe(ctx context.Context, vins []oem.VIN) iter.Seq2[oem.Info, error] {
 	return func(yield func(oem.Info, error) bool) {
 		learned := false

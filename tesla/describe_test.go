@@ -66,7 +66,8 @@ func TestDescribeModelsTrimsAndWarranty(t *testing.T) {
 
 	// Four vehicles, one given twice: one listing per account to learn
 	// where they are, then each endpoint once per vehicle.
-	if o, w, l := requests(sim, epOptions), requests(sim, epWarranty), requests(sim, epList); o != 4 || w != 4 || l != 2 {
+	o, w, l := requests(sim, epOptions), requests(sim, epWarranty), requests(sim, epList)
+	if o != 4 || w != 4 || l != 2 {
 		t.Errorf("requests: options %d, warranty %d, listing %d; want 4, 4, 2", o, w, l)
 	}
 
@@ -207,7 +208,8 @@ func TestDescribeFailures(t *testing.T) {
 		t.Parallel()
 
 		sim := newSim(t, teslatest.Options{}, spec(a, "Model 3", "RWD", acctA), spec(b, "Model 3", "RWD", acctA))
-		asleep := `{"response":null,"error":"vehicle unavailable: vehicle is offline or asleep","error_description":""}`
+		asleep := `{"response":null,"error":"vehicle unavailable: vehicle is offline or asleep",` +
+			`"error_description":""}`
 		sim.Server().AddFault(simkit.Fault{Endpoint: epOptions, Times: 1, Status: http.StatusRequestTimeout, Body: asleep})
 		sim.Server().AddFault(simkit.Fault{Endpoint: epWarranty, Times: 1, Status: http.StatusRequestTimeout, Body: asleep})
 		c := newConn(t, sim, nil)

@@ -465,7 +465,8 @@ func (s *SlackTokens) record(need map[string]bool, newest map[string]slackCandid
 
 // history reads one page, sleeping through short Slack rate limits and
 // retrying 5xx answers and connection failures twice.
-func (s *SlackTokens) history(ctx context.Context, cursor string) (*slack.GetConversationHistoryResponse, error) {
+func (s *SlackTokens) history(ctx context.Context, cursor string) (
+	*slack.GetConversationHistoryResponse, error) {
 	params := &slack.GetConversationHistoryParameters{
 		ChannelID: s.cfg.Channel, Cursor: cursor, Limit: s.cfg.PageSize,
 	}

@@ -246,7 +246,8 @@ func TestSlackTokensAfterARejectedToken(t *testing.T) {
 
 	// Invalidating a token that is no longer the cached one changes nothing.
 	src.Invalidate(&oauth2.Token{AccessToken: "acme-1"})
-	if tok, err := src.TokenContext(t.Context()); err != nil || tok.AccessToken != "acme-2" || h.calls.Load() != 3 {
+	tok, err = src.TokenContext(t.Context())
+	if err != nil || tok.AccessToken != "acme-2" || h.calls.Load() != 3 {
 		t.Errorf("%v, %v after %d reads; want acme-2 from memory", tok, err, h.calls.Load())
 	}
 }
