@@ -65,6 +65,16 @@ type Concurrency interface {
 	Concurrency() int
 }
 
+// BrandSetter is the optional capability of taking each vehicle's make from
+// the wanted fleet, for OEM APIs that need the brand with the VIN (High
+// Mobility's clearance). The Ingester calls it once per run, before
+// planning, with the makes of the wanted vehicles routed to the connector;
+// a make the connector cannot use is named in the error and that vehicle
+// falls back to what the connector knows (its VIN's WMI).
+type BrandSetter interface {
+	SetBrands(brands map[VIN]string) error
+}
+
 // Unimplemented can be embedded in a Connector to get "not supported"
 // answers for Activate, Deactivate and Describe, so an implementation that
 // only lists compiles, and keeps compiling if the interface grows.

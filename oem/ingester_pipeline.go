@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"runtime/debug"
 	"slices"
@@ -65,6 +66,7 @@ func (p *pipeline) run(ctx context.Context) {
 
 	p.b.update(p.name, func(cr *ConnectorReport) { cr.Vehicles = len(p.jobs) })
 	cctx := WithRequestCounter(ctx, p.counters[p.name])
+	p.setBrands(log)
 
 	p.progress(PhaseListing, 0, 0)
 	observed, listErrs, records, err := p.list(cctx)
@@ -133,6 +135,29 @@ func (p *pipeline) run(ctx context.Context) {
 
 // finish saves every vehicle not saved yet, waits for the writes, and
 // counts final statuses.
+// setBrands hands the wanted fleet's makes to a connector that takes them.
+func (p *pipeline) setBrands(log *slog.Logger) {
+	bs, ok := p.conn.(BrandSetter)
+	if !ok {
+		return
+	}
+
+	brands := make(map[VIN]string, len(p.jobs))
+	for _, j := range p.jobs {
+		if j.entry.Make != "" {
+			brands[j.entry.VIN] = j.entry.Make
+		}
+	}
+
+	if len(brands) == 0 {
+		return
+	}
+
+	if err := bs.SetBrands(brands); err != nil {
+		log.Warn("some makes are not usable by the connector; their VINs' makes are used", "error", err)
+	}
+}
+
 func (p *pipeline) finish() {
 	if !p.dry && p.save != nil {
 		p.queueWhere(func(_ VIN, st *vehicleState) bool { return !st.queued })

@@ -1,0 +1,87 @@
+package oem_test
+
+import (
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/vehicleinfo/ingest/oem"
+)
+
+// brandFake is a fake connector that takes brands, as High Mobility does.
+type brandFake struct {
+	oem.Connector
+
+	mu     sync.Mutex
+	brands map[oem.VIN]string
+	calls  int
+}
+
+func (b *brandFake) SetBrands(m map[oem.VIN]string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+
+	b.calls++
+	b.brands = m
+
+	return errors.New("brand \"Acme\" is not accepted")
+}
+
+func TestIngesterHandsMakesToBrandSetter(t *testing.T) {
+	t.Parallel()
+
+	ford, kia, noMake := mkVIN("WF0", 1), mkVIN("KNA", 2), mkVIN("YV1", 3)
+	s := newStore(t,
+		oem.FleetEntry{VIN: ford, Owner: "A", Make: oem.MakeFord, WantActive: true},
+		oem.FleetEntry{VIN: kia, Owner: "A", Make: oem.MakeKia, WantActive: true},
+		oem.FleetEntry{VIN: noMake, Owner: "A", WantActive: true})
+	f := newFake("hm")
+	bf := &brandFake{Connector: f}
+
+	rep, err := newIngester(t, s, nil, []oem.Connector{bf}).Run(t.Context(), oem.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The connector's refusal of some brands is a warning, not a failure.
+	if len(rep.Failed) != 0 {
+		t.Fatalf("failed %v", rep.Failed)
+	}
+
+	if bf.calls != 1 || len(bf.brands) != 2 || bf.brands[ford] != oem.MakeFord || bf.brands[kia] != oem.MakeKia {
+		t.Fatalf("SetBrands called %d times with %v", bf.calls, bf.brands)
+	}
+}
+
+func TestIngesterWithPlans(t *testing.T) {
+	t.Parallel()
+
+	a, b := mkVIN("WBA", 1), mkVIN("WBA", 2)
+	s := newStore(t, wanted(a, "A", true), wanted(b, "A", false))
+	f := newFake("bmw").SetStatus(b, oem.StatusActive)
+
+	var plans []*oem.Plan
+	rep, err := newIngester(t, s, nil, []oem.Connector{f},
+		oem.WithPlans(func(p *oem.Plan) { plans = append(plans, p) })).
+		Run(t.Context(), oem.RunOptions{DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if len(plans) != 1 || plans[0].Connector != "bmw" {
+		t.Fatalf("plans %v", plans)
+	}
+
+	c := plans[0].Counts()
+	if c[oem.ActionActivate] != 1 || c[oem.ActionDeactivate] != 1 {
+		t.Fatalf("plan counts %v", c)
+	}
+
+	if rep.Connectors["bmw"].Planned[oem.ActionActivate] != 1 {
+		t.Fatalf("report planned %v", rep.Connectors["bmw"].Planned)
+	}
+
+	if got := plans[0].VINs(oem.ActionDeactivate); len(got) != 1 || got[0] != b {
+		t.Fatalf("deactivate %v, want %s", got, b)
+	}
+}
