@@ -287,7 +287,8 @@ func (s *Sim) addAccount(a string) string {
 // account when empty); Spec.Initial "active" (or "pending") means shared
 // with it, and so listed; any other word means Tesla knows the vehicle but
 // no configured account lists it. A new account gets a token message
-// unless ManualTokens is set.
+// unless ManualTokens is set. Spec.Outcome and After are not used: Tesla has
+// no enrolment call; Share and Unshare play the owner's part.
 func (s *Sim) Add(specs ...simkit.Spec) {
 	var fresh []string
 
