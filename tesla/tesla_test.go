@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vehicleinfo/ingest/internal/simkit"
 	"github.com/vehicleinfo/ingest/oem"
@@ -128,5 +129,54 @@ func TestConfigFromEnv(t *testing.T) {
 
 	if _, err := New(Config{}); !errors.Is(err, oem.ErrInvalidInput) {
 		t.Errorf("New without accounts: %v, want ErrInvalidInput", err)
+	}
+}
+
+func TestSharedSlackTokensAndCapabilities(t *testing.T) {
+	t.Parallel()
+
+	v := vin('3', 'P', 1)
+	sim := newSim(t, teslatest.Options{}, spec(v, "Model 3", "RWD", acctB))
+	st, err := NewSlackTokens(SlackConfig{Token: teslatest.DefaultSlackToken,
+		Channel: teslatest.DefaultSlackChannel, Accounts: sim.Accounts(), APIURL: sim.SlackURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if got := len(st.Sources()); got != 2 {
+		t.Fatalf("Sources() has %d accounts, want 2", got)
+	}
+
+	c, err := New(Config{BaseURL: sim.URL(), Accounts: sim.Accounts()}, WithSlackTokens(st))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if seen, _, err := list(t.Context(), c); err != nil || len(seen[v]) != 1 {
+		t.Fatalf("Fleet with shared SlackTokens: %v %v", seen, err)
+	}
+
+	if st.Lookups() != 1 || c.BatchSize() != 50 || c.Concurrency() != 4 {
+		t.Errorf("lookups %d, batch size %d, concurrency %d; want 1, 50, 4",
+			st.Lookups(), c.BatchSize(), c.Concurrency())
+	}
+}
+
+func TestSlackRateLimitBeyondMaxWait(t *testing.T) {
+	t.Parallel()
+
+	sim := newSim(t, teslatest.Options{Accounts: []string{acctA}}, spec(vin('3', 'P', 1), "Model 3", "RWD", acctA))
+	sim.Slack().AddFault(simkit.Fault{Endpoint: teslatest.HistoryEndpoint, RateLimited: true,
+		RetryAfter: 2 * time.Hour})
+	c := newConn(t, sim, func(cfg *Config) { cfg.MaxWait = time.Second })
+
+	_, _, err := list(t.Context(), c)
+	wantKind(t, err, oem.ErrRateLimited)
+	if d, ok := oem.RetryAfter(err); !ok || d != 2*time.Hour {
+		t.Errorf("RetryAfter = %v, %v; want 2h", d, ok)
+	}
+
+	if n := sim.Slack().Counters.Get(teslatest.HistoryEndpoint); n != 1 {
+		t.Errorf("%d Slack reads, want 1", n)
 	}
 }
