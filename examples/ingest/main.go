@@ -69,6 +69,7 @@ type config struct {
 	report         string
 	maxActivations int
 	progress       string
+	sandboxDir     string
 }
 
 func main() {
@@ -115,6 +116,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.report, "report", "text", "text, or json for the run report as JSON on stdout")
 	fs.IntVar(&cfg.maxActivations, "max-activations", activation.DefaultMaxActivations,
 		"most activations per connector in one run; a plan above it is refused")
+	fs.StringVar(&cfg.sandboxDir, "sandbox-dir", "", "where the sandbox's simulators keep their state (default: beside the SQLite file)")
 	fs.StringVar(&cfg.progress, "progress", "auto", "auto (live on a terminal, log lines otherwise), live, log or off")
 
 	if err := fs.Parse(args); err != nil {
@@ -194,8 +196,13 @@ type job struct {
 func (j *job) do(ctx context.Context) int {
 	dsn := j.dsn()
 
+	dir := j.cfg.sandboxDir
+	if dir == "" {
+		dir = sandboxDir(dsn)
+	}
+
 	if j.cfg.sandbox && j.sb == nil {
-		sb, err := sandbox.Start(sandbox.Options{Dir: sandboxDir(dsn)})
+		sb, err := sandbox.Start(sandbox.Options{Dir: dir})
 		if err != nil {
 			fmt.Fprintln(j.stderr, "ingest:", err)
 			return exitUsage
@@ -218,7 +225,7 @@ func (j *job) do(ctx context.Context) int {
 		}
 
 		fmt.Fprintf(j.stderr, "SANDBOX: simulated OEMs on loopback, no real account is used; %d vehicles, simulators %s in %s; store %s\n",
-			len(sb.World.Fleet), state, sandboxDir(dsn), redactDSN(dsn))
+			len(sb.World.Fleet), state, dir, redactDSN(dsn))
 		j.getenv = sb.Getenv
 	}
 

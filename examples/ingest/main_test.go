@@ -42,11 +42,11 @@ func noEnv(string) string { return "" }
 
 // runSandbox runs the main job in-process against the sandbox whose state
 // is in dir, with the store at dsn.
-func runSandbox(t *testing.T, dsn string, extra ...string) (int, jsonReport, string) {
+func runSandbox(t *testing.T, dsn, dir string, extra ...string) (int, jsonReport, string) {
 	t.Helper()
 
 	var stdout, stderr bytes.Buffer
-	args := append([]string{"-sandbox", "-db", dsn, "-report", "json", "-progress", "off", "-log-level", "warn"}, extra...)
+	args := append([]string{"-sandbox", "-db", dsn, "-sandbox-dir", dir, "-report", "json", "-progress", "off", "-log-level", "warn"}, extra...)
 	code := run(args, &stdout, &stderr, noEnv)
 
 	var rep jsonReport
@@ -81,7 +81,8 @@ func TestSandboxEndToEndPostgres(t *testing.T) {
 }
 
 func testSandboxEndToEnd(t *testing.T, dsn string) {
-	code, rep, stderr := runSandbox(t, dsn)
+	dir := t.TempDir()
+	code, rep, stderr := runSandbox(t, dsn, dir)
 	if code != exitOK {
 		t.Fatalf("first run exit %d, failed %v\n%s", code, rep.Failed, stderr)
 	}
@@ -138,7 +139,7 @@ func testSandboxEndToEnd(t *testing.T, dsn string) {
 
 	// Again: the world is as the first run left it, so nothing is asked
 	// of any OEM that changes state.
-	code, rep2, stderr := runSandbox(t, dsn)
+	code, rep2, stderr := runSandbox(t, dsn, dir)
 	if code != exitOK {
 		t.Fatalf("second run exit %d\n%s", code, stderr)
 	}
@@ -155,7 +156,7 @@ func testSandboxEndToEnd(t *testing.T, dsn string) {
 
 	// A dry run changes nothing at the OEMs and writes nothing.
 	before := snapshot(t, dsn)
-	code, rep3, stderr := runSandbox(t, dsn, "-dry-run")
+	code, rep3, stderr := runSandbox(t, dsn, dir, "-dry-run")
 	if code != exitOK {
 		t.Fatalf("dry run exit %d\n%s", code, stderr)
 	}
