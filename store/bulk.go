@@ -24,15 +24,16 @@ type upsert struct {
 // write runs u for rows inside tx. Rows must already be sorted in u.order
 // and hold no two rows with the same conflict key.
 //
-// On PostgreSQL the rows are copied into a temporary table with COPY and
-// merged by one INSERT … SELECT … ON CONFLICT. On SQLite they go in
-// multi-row INSERT statements as large as the parameter limit allows.
+// On PostgreSQL the rows of a large write are copied into a temporary table
+// with COPY and merged by one INSERT … SELECT … ON CONFLICT. Small writes,
+// and every write on SQLite, go in multi-row INSERT statements as large as
+// the parameter limit allows.
 func (s *DB) write(ctx context.Context, tx *sqlx.Tx, u upsert, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
 	}
 
-	if s.d.copy {
+	if s.d.copy && len(rows) >= copyMinRows {
 		return s.copyMerge(ctx, tx, u, rows)
 	}
 
@@ -47,7 +48,7 @@ func (s *DB) write(ctx context.Context, tx *sqlx.Tx, u upsert, rows [][]any) err
 
 		q := fmt.Sprintf("INSERT INTO %s (%s) VALUES %s ON CONFLICT %s %s",
 			u.table, cols, placeholders(len(chunk), len(u.cols)), u.conflict, u.action)
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
 			return fmt.Errorf("write %s: %w", u.table, err)
 		}
 	}
@@ -55,15 +56,28 @@ func (s *DB) write(ctx context.Context, tx *sqlx.Tx, u upsert, rows [][]any) err
 	return nil
 }
 
+// copyMinRows is the smallest write that goes through COPY: below it, the
+// round trips of COPY cost more than the statement text saves.
+const copyMinRows = 200
+
 func (s *DB) copyMerge(ctx context.Context, tx *sqlx.Tx, u upsert, rows [][]any) error {
 	tmp := "tmp_" + u.table
 	cols := strings.Join(u.cols, ", ")
 
 	// CREATE TABLE AS copies the column types but not the constraints: the
-	// temporary table takes NULL for every unknown value.
-	create := fmt.Sprintf("CREATE TEMP TABLE %s ON COMMIT DROP AS SELECT %s FROM %s WITH NO DATA",
-		tmp, cols, u.table)
+	// temporary table takes NULL for every unknown value. It lives as long
+	// as the connection and is emptied at each commit, so later batches on
+	// the connection skip the catalog work.
+	create := fmt.Sprintf("CREATE TEMP TABLE IF NOT EXISTS %s ON COMMIT DELETE ROWS AS "+
+		"SELECT %s FROM %s WITH NO DATA", tmp, cols, u.table)
 	if _, err := tx.ExecContext(ctx, create); err != nil {
+		return fmt.Errorf("write %s: %w", u.table, err)
+	}
+
+	// Empty unless this transaction wrote the table already; deleting from
+	// an empty table costs one round trip and no catalog change, which
+	// TRUNCATE would make.
+	if _, err := tx.ExecContext(ctx, "DELETE FROM "+tmp); err != nil {
 		return fmt.Errorf("write %s: %w", u.table, err)
 	}
 
@@ -94,10 +108,6 @@ func (s *DB) copyMerge(ctx context.Context, tx *sqlx.Tx, u upsert, rows [][]any)
 		u.table, cols, cols, tmp, u.order, u.conflict, u.action)
 	if _, err := tx.ExecContext(ctx, merge); err != nil {
 		return fmt.Errorf("write %s: merge: %w", u.table, err)
-	}
-
-	if _, err := tx.ExecContext(ctx, "DROP TABLE "+tmp); err != nil {
-		return fmt.Errorf("write %s: %w", u.table, err)
 	}
 
 	return nil

@@ -41,9 +41,44 @@ func (s *DB) ensure(ctx context.Context, tx *sqlx.Tx, l lookup, names map[string
 
 	slices.Sort(keys)
 
-	rows := make([][]any, 0, len(keys))
-	cols := []string{l.keyCol}
+	q := fmt.Sprintf("SELECT id, %s FROM %s WHERE %s IN (?)", l.keyCol, l.table, l.keyCol)
+	read := func(keys []string) error {
+		return s.selectIn(ctx, tx, q, keys, func(r *sqlx.Rows) error {
+			var id int64
+			var k string
+			if err := r.Scan(&id, &k); err != nil {
+				return err
+			}
+
+			ids[k] = id
+
+			return nil
+		})
+	}
+
+	// Most writes name rows that exist: read first, insert what is missing.
+	if err := read(keys); err != nil {
+		return nil, fmt.Errorf("read %s: %w", l.table, err)
+	}
+
+	var missing []string
 	for _, k := range keys {
+		if _, ok := ids[k]; !ok {
+			missing = append(missing, k)
+		}
+	}
+
+	if len(missing) == 0 {
+		return ids, nil
+	}
+
+	cols := []string{l.keyCol}
+	if l.nameCol != l.keyCol {
+		cols = append(cols, l.nameCol)
+	}
+
+	rows := make([][]any, 0, len(missing))
+	for _, k := range missing {
 		if l.nameCol == l.keyCol {
 			rows = append(rows, []any{k})
 		} else {
@@ -51,12 +86,6 @@ func (s *DB) ensure(ctx context.Context, tx *sqlx.Tx, l lookup, names map[string
 		}
 	}
 
-	if l.nameCol != l.keyCol {
-		cols = append(cols, l.nameCol)
-	}
-
-	// Plain multi-row INSERTs on both databases: these tables are small and
-	// a batch names few of their rows.
 	per := max(1, min(1000, s.d.maxParams/len(cols)))
 	for start := 0; start < len(rows); start += per {
 		chunk := rows[start:min(start+per, len(rows))]
@@ -72,19 +101,8 @@ func (s *DB) ensure(ctx context.Context, tx *sqlx.Tx, l lookup, names map[string
 		}
 	}
 
-	q := fmt.Sprintf("SELECT id, %s FROM %s WHERE %s IN (?)", l.keyCol, l.table, l.keyCol)
-	err := s.selectIn(ctx, tx, q, keys, func(r *sqlx.Rows) error {
-		var id int64
-		var k string
-		if err := r.Scan(&id, &k); err != nil {
-			return err
-		}
-
-		ids[k] = id
-
-		return nil
-	})
-	if err != nil {
+	// Rows a concurrent writer inserted first are read here too.
+	if err := read(missing); err != nil {
 		return nil, fmt.Errorf("read %s: %w", l.table, err)
 	}
 

@@ -392,3 +392,70 @@ func TestBatchOfUnknownRun(t *testing.T) {
 		}
 	})
 }
+
+// TestLargeBatch writes batches large enough for PostgreSQL's COPY path,
+// twice on one connection pool, and checks the merge there too.
+func TestLargeBatch(t *testing.T) {
+	t.Parallel()
+
+	dialects(t, func(t *testing.T, dsn string) {
+		s := openT(t, dsn)
+		defer s.Close()
+
+		at := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
+		const n = 1200
+		var b oem.Batch
+		for i := range n {
+			b.Vehicles = append(b.Vehicles, oem.Vehicle{
+				FleetEntry: oem.FleetEntry{VIN: vin(i), Owner: fmt.Sprintf("Owner %d", i%3),
+					Make: "BMW", Country: "FR", StartDate: at, WantActive: true},
+				Connector: "bmw", Model: fmt.Sprintf("m%d", i%250), BatteryKWh: 40 + float64(i%5),
+				Status: oem.StatusPending, RawStatus: "PENDING", SeenAt: at, UpdatedAt: at,
+				Sources: map[oem.Field]string{oem.FieldModel: "bmw:model"},
+			})
+			b.History = append(b.History, oem.StatusChange{VIN: vin(i), Connector: "bmw",
+				From: oem.StatusInactive, To: oem.StatusPending, At: at})
+		}
+
+		for range 2 { // the second time everything is there already
+			stSave(t, s, b)
+		}
+
+		// The next run: only status and a new source known.
+		var next oem.Batch
+		for i := range n {
+			next.Vehicles = append(next.Vehicles, oem.Vehicle{
+				FleetEntry: oem.FleetEntry{VIN: vin(i), WantActive: true},
+				Status:     oem.StatusActive, UpdatedAt: at.Add(time.Hour),
+				Sources: map[oem.Field]string{oem.FieldRangeKm: "bmw:range"},
+			})
+			next.History = append(next.History, oem.StatusChange{VIN: vin(i), Connector: "bmw",
+				From: oem.StatusPending, To: oem.StatusActive, At: at.Add(time.Hour)})
+		}
+
+		stSave(t, s, next)
+
+		vs, err := s.Vehicles(t.Context(), oem.VehicleQuery{})
+		if err != nil || len(vs) != n {
+			t.Fatalf("Vehicles: %d, %v; want %d", len(vs), err, n)
+		}
+
+		for i, v := range vs {
+			if v.VIN != vin(i) || v.Owner != fmt.Sprintf("Owner %d", i%3) || v.Model !=
+				fmt.Sprintf("m%d", i%250) || v.Status != oem.StatusActive || v.RawStatus != "" ||
+				!v.SeenAt.Equal(at) || v.ModelID == 0 || len(v.Sources) != 2 {
+				t.Fatalf("vehicle %d = %+v", i, v)
+			}
+		}
+
+		ms, err := s.Models(t.Context())
+		if err != nil || len(ms) != 250 {
+			t.Errorf("Models: %d, %v; want 250", len(ms), err)
+		}
+
+		hs, err := s.History(t.Context(), vin(7))
+		if err != nil || len(hs) != 2 || hs[1].To != oem.StatusActive {
+			t.Errorf("History = %+v, %v; want pending then active", hs, err)
+		}
+	})
+}
