@@ -10,6 +10,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/vehicleinfo/ingest/internal/testdb"
 	"github.com/vehicleinfo/ingest/oem"
@@ -253,6 +254,31 @@ func BenchmarkSaveVehiclesPostgres(b *testing.B) {
 	b.Run("store_SaveBatch_insert", func(b *testing.B) {
 		s := benchStore(b, fleet)
 		benchLoop(b, len(fleet), func() { benchReset(b, s) }, func() { s.benchSaveAll(b, fleet) })
+	})
+
+	// The store, inserting the same batches from 4 goroutines at once, as
+	// an ingestion run does with one writer per connector.
+	b.Run("store_SaveBatch_insert_4_writers", func(b *testing.B) {
+		s := benchStore(b, fleet)
+		benchLoop(b, len(fleet), func() { benchReset(b, s) }, func() {
+			var g errgroup.Group
+			for w := range 4 {
+				g.Go(func() error {
+					for i := w * benchBatch; i < len(fleet); i += 4 * benchBatch {
+						batch := oem.Batch{Vehicles: fleet[i:min(i+benchBatch, len(fleet))]}
+						if err := s.SaveBatch(b.Context(), batch); err != nil {
+							return err
+						}
+					}
+
+					return nil
+				})
+			}
+
+			if err := g.Wait(); err != nil {
+				b.Fatal(err)
+			}
+		})
 	})
 
 	// The store, saving the next run's view of 100,000 stored vehicles.

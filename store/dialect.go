@@ -21,6 +21,9 @@ type dialect struct {
 	maxParams int
 	// collate makes ORDER BY compare bytes, as Go's string comparison does.
 	collate string
+	// lockShare locks the rows a SELECT reads against deletion and key
+	// changes, without blocking other readers or updates of other columns.
+	lockShare string
 	// jsonMerge merges two JSON objects, b's keys over a's; NULL when
 	// either is NULL.
 	jsonMerge func(a, b string) string
@@ -34,6 +37,7 @@ var postgres = dialect{
 	copy:       true,
 	maxParams:  65535,
 	collate:    ` COLLATE "C"`,
+	lockShare:  " FOR KEY SHARE",
 	jsonMerge:  func(a, b string) string { return fmt.Sprintf("(%s || %s)", a, b) },
 }
 
@@ -45,6 +49,7 @@ var sqlite = dialect{
 	copy:       false,
 	maxParams:  32766,
 	collate:    "",
+	lockShare:  "", // the write lock of the transaction covers it
 	jsonMerge:  func(a, b string) string { return fmt.Sprintf("json_patch(%s, %s)", a, b) },
 }
 

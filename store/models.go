@@ -102,10 +102,7 @@ var modelMeta = []string{"vehicle_type", "battery_capacity_kwh", "warranty_km",
 
 // modelUpsert merges model records by key. With explicit set (UpsertModels)
 // known new values replace stored ones; otherwise (metadata a vehicle's
-// description found) they only fill what the record does not know, and a
-// record with nothing to fill is not rewritten. (PostgreSQL still locks it
-// until the batch commits: writers of the same models take turns, in key
-// order, so they never deadlock.)
+// description found) they only fill what the record does not know.
 func modelUpsert(explicit bool) upsert {
 	var set, fill []string
 	for _, c := range modelMeta {
@@ -133,8 +130,20 @@ func modelUpsert(explicit bool) upsert {
 	}
 }
 
-// writeModels upserts models (sorted by key, one per key) and returns the ID
-// of each key. The makes must be resolved in ids already.
+// modelRow is one model record a write names, with its make's ID.
+type modelRow struct {
+	k      modelKey
+	makeID int64
+	m      oem.Model
+}
+
+// writeModels upserts models (one per key) and returns the ID of each key.
+// The makes must be resolved in ids already.
+//
+// For metadata a description found (explicit false) it first reads the
+// records, locking them only against deletion (FOR KEY SHARE on
+// PostgreSQL), and writes only those that are missing or have something to
+// fill: concurrent batches of the same models do not wait for one another.
 func (s *DB) writeModels(ctx context.Context, tx *sqlx.Tx, ids ids, models []oem.Model,
 	explicit bool) (map[modelKey]int64, error) {
 	out := make(map[modelKey]int64, len(models))
@@ -142,23 +151,47 @@ func (s *DB) writeModels(ctx context.Context, tx *sqlx.Tx, ids ids, models []oem
 		return out, nil
 	}
 
-	// The merge visits rows by make ID, which is not the order of the make
-	// names: sort again so that concurrent writers lock in the same order.
-	type row struct {
-		k      modelKey
-		makeID int64
-		m      oem.Model
-	}
-
-	list := make([]row, 0, len(models))
+	list := make([]modelRow, 0, len(models))
 	for _, m := range models {
 		k := keyOf(m)
-		list = append(list, row{k, ids.makes[k.make], m})
+		list = append(list, modelRow{k, ids.makes[k.make], m})
 	}
 
-	slices.SortFunc(list, func(a, b row) int {
+	// The merge visits rows by make ID, which is not the order of the make
+	// names: sort again so that concurrent writers lock in the same order.
+	slices.SortFunc(list, func(a, b modelRow) int {
 		return cmp.Or(cmp.Compare(a.makeID, b.makeID), a.k.compare(b.k))
 	})
+
+	byMake := make(map[int64]string, len(ids.makes))
+	for name, id := range ids.makes {
+		byMake[id] = name
+	}
+
+	if !explicit {
+		stored, err := s.readModels(ctx, tx, byMake, list)
+		if err != nil {
+			return nil, err
+		}
+
+		var todo []modelRow
+		for _, r := range list {
+			st, ok := stored[r.k]
+			if ok && !fills(st, r.m) {
+				out[r.k] = st.ID
+
+				continue
+			}
+
+			todo = append(todo, r)
+		}
+
+		list = todo
+	}
+
+	if len(list) == 0 {
+		return out, nil
+	}
 
 	rows := make([][]any, 0, len(list))
 	for _, r := range list {
@@ -171,10 +204,35 @@ func (s *DB) writeModels(ctx context.Context, tx *sqlx.Tx, ids ids, models []oem
 		return nil, err
 	}
 
-	byMake := make(map[int64]string, len(ids.makes))
-	for name, id := range ids.makes {
-		byMake[id] = name
+	written, err := s.readModels(ctx, tx, byMake, list)
+	if err != nil {
+		return nil, err
 	}
+
+	for _, r := range list {
+		st, ok := written[r.k]
+		if !ok {
+			return nil, fmt.Errorf("read vehicle_model: %v not found after insert", r.k)
+		}
+
+		out[r.k] = st.ID
+	}
+
+	return out, nil
+}
+
+// fills reports whether n knows metadata the stored record st does not.
+func fills(st, n oem.Model) bool {
+	return (st.BatteryKWh <= 0 && n.BatteryKWh > 0) || (st.WarrantyKm <= 0 && n.WarrantyKm > 0) ||
+		(st.WarrantyYears <= 0 && n.WarrantyYears > 0) || (st.ImageURL == "" && n.ImageURL != "") ||
+		(st.VehicleType == "" && n.VehicleType != "")
+}
+
+// readModels reads the stored records of list's keys, locked against
+// deletion until the transaction ends.
+func (s *DB) readModels(ctx context.Context, tx *sqlx.Tx, byMake map[int64]string,
+	list []modelRow) (map[modelKey]oem.Model, error) {
+	out := make(map[modelKey]oem.Model, len(list))
 
 	const per = 200
 	for start := 0; start < len(list); start += per {
@@ -186,24 +244,27 @@ func (s *DB) writeModels(ctx context.Context, tx *sqlx.Tx, ids ids, models []oem
 			args = append(args, r.makeID, r.k.name, r.k.typ, r.k.version)
 		}
 
-		q := "SELECT id, make_id, model_name, type, version FROM vehicle_model WHERE " +
-			strings.Join(where, " OR ")
+		q := `SELECT id, make_id, model_name, type, version, coalesce(vehicle_type, ''),
+	coalesce(battery_capacity_kwh, 0), coalesce(warranty_km, 0), coalesce(warranty_years, 0),
+	coalesce(image_url, '')
+FROM vehicle_model WHERE ` + strings.Join(where, " OR ") + " ORDER BY id" + s.d.lockShare
 		rs, err := tx.QueryxContext(ctx, tx.Rebind(q), args...)
 		if err != nil {
 			return nil, fmt.Errorf("read vehicle_model: %w", err)
 		}
 
 		for rs.Next() {
-			var id, makeID int64
-			var k modelKey
-			if err := rs.Scan(&id, &makeID, &k.name, &k.typ, &k.version); err != nil {
+			var m oem.Model
+			var makeID int64
+			if err := rs.Scan(&m.ID, &makeID, &m.Name, &m.Type, &m.Version, &m.VehicleType,
+				&m.BatteryKWh, &m.WarrantyKm, &m.WarrantyYears, &m.ImageURL); err != nil {
 				rs.Close()
 
 				return nil, fmt.Errorf("read vehicle_model: %w", err)
 			}
 
-			k.make = byMake[makeID]
-			out[k] = id
+			m.Make = byMake[makeID]
+			out[modelKey{m.Make, m.Name, m.Type, m.Version}] = m
 		}
 
 		if err := rs.Err(); err != nil {
@@ -316,6 +377,11 @@ func (s *DB) UpsertModels(ctx context.Context, models []oem.Model) error {
 // metadata (image URL, warranty, capacity), and returns how many it deleted.
 // A model with metadata is kept even when no vehicle uses it: it was
 // curated.
+//
+// TODO: a cleanup racing a batch that links a vehicle to a bare, unused
+// model can deadlock with it on PostgreSQL; the database detects that and
+// fails one of the two, which is safe but not retried here. Run cleanups
+// between ingestion runs.
 func (s *DB) CleanupModels(ctx context.Context) (int64, error) {
 	const q = `
 DELETE FROM vehicle_model
