@@ -35,10 +35,25 @@ var _ oem.Store = (*DB)(nil)
 type Option func(*options)
 
 type options struct {
-	logger  *slog.Logger
-	now     func() time.Time
-	migrate bool
+	logger   *slog.Logger
+	now      func() time.Time
+	migrate  bool
+	maxConns int
 }
+
+// WithMaxOpenConns caps the PostgreSQL connection pool at n connections
+// (default 10). SQLite always uses one.
+func WithMaxOpenConns(n int) Option {
+	return func(o *options) {
+		if n > 0 {
+			o.maxConns = n
+		}
+	}
+}
+
+// connectTimeout bounds Open's first contact with the server when ctx has
+// no deadline of its own.
+const connectTimeout = 15 * time.Second
 
 // WithLogger sets the logger; the default discards everything.
 func WithLogger(l *slog.Logger) Option {
@@ -86,9 +101,10 @@ func WithoutMigrate() Option {
 // hold a password.
 func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 	o := options{
-		logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
-		now:     time.Now,
-		migrate: true,
+		logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		now:      time.Now,
+		migrate:  true,
+		maxConns: 10,
 	}
 	for _, opt := range opts {
 		opt(&o)
@@ -110,10 +126,20 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 		// them with "database is locked". It also keeps :memory: one
 		// database.
 		raw.SetMaxOpenConns(1)
+	} else {
+		raw.SetMaxOpenConns(o.maxConns)
+		raw.SetMaxIdleConns(o.maxConns)
 	}
 
 	s := &DB{db: sqlx.NewDb(raw, d.driver), d: d, log: o.logger, now: o.now}
-	if err := raw.PingContext(ctx); err != nil {
+	pingCtx := ctx
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		pingCtx, cancel = context.WithTimeout(ctx, connectTimeout)
+		defer cancel()
+	}
+
+	if err := raw.PingContext(pingCtx); err != nil {
 		raw.Close()
 
 		return nil, fmt.Errorf("store: connect to %s %s: %w", d.name, where, err)
