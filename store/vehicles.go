@@ -81,6 +81,15 @@ var historyUpsert = upsert{
 
 // SaveBatch writes vehicles and history rows atomically, as oem.Store says.
 //
+// A vehicle's known values replace stored ones and unknown values (empty,
+// zero, nil) never do, with these exceptions: WantActive and Displayed are
+// always the new values; a known Status replaces Status, RawStatus and
+// Reason together (a stale rejection reason does not outlive the
+// rejection), an empty one keeps all three; a SeenAt without MissingSince
+// clears MissingSince (the OEM lists the vehicle again); Sources are merged
+// key by key; a zero UpdatedAt is the store's clock. A vehicle without a make
+// links to a model of its VIN's WMI make.
+//
 // A vehicle whose VIN does not parse or whose status or powertrain is not a
 // canonical one, a history row with such a VIN, a status that is not
 // canonical (From may be empty) or a zero time, and a history row for a VIN
