@@ -96,7 +96,8 @@ func TestOpenDSNForms(t *testing.T) {
 func TestOpenBadInput(t *testing.T) {
 	t.Parallel()
 
-	for _, dsn := range []string{"mysql://user:secret-password@127.0.0.1/db", "redis:x", "", "sqlite:"} {
+	bad := []string{"mysql://user:secret-password@127.0.0.1/db", "redis:x", "", "sqlite:"}
+	for _, dsn := range bad {
 		_, err := store.Open(t.Context(), dsn)
 		if !errors.Is(err, oem.ErrInvalidInput) {
 			t.Errorf("Open(%q): err = %v, want oem.ErrInvalidInput", dsn, err)
@@ -456,6 +457,39 @@ func TestLargeBatch(t *testing.T) {
 		hs, err := s.History(t.Context(), vin(7))
 		if err != nil || len(hs) != 2 || hs[1].To != oem.StatusActive {
 			t.Errorf("History = %+v, %v; want pending then active", hs, err)
+		}
+	})
+}
+
+func TestClock(t *testing.T) {
+	t.Parallel()
+
+	dialects(t, func(t *testing.T, dsn string) {
+		at := time.Date(2025, 6, 1, 8, 30, 0, 0, time.UTC)
+		s, err := store.Open(t.Context(), dsn, store.WithClock(func() time.Time { return at }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+
+		stSave(t, s, oem.Batch{Vehicles: []oem.Vehicle{{FleetEntry: oem.FleetEntry{VIN: vin(1)}}}})
+		vs, err := s.Vehicles(t.Context(), oem.VehicleQuery{})
+		if err != nil || len(vs) != 1 || !vs[0].UpdatedAt.Equal(at) {
+			t.Errorf("Vehicles = %+v, %v; want UpdatedAt %v from the clock", vs, err, at)
+		}
+
+		id, err := s.StartRun(t.Context(), oem.Run{})
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		if err := s.FinishRun(t.Context(), oem.Run{ID: id}); err != nil {
+			t.Fatal(err)
+		}
+
+		r, err := s.Run(t.Context(), id)
+		if err != nil || !r.StartedAt.Equal(at) || !r.FinishedAt.Equal(at) || r.State != "ok" {
+			t.Errorf("Run = %+v, %v; want started and finished at %v, state ok", r, err, at)
 		}
 	})
 }
