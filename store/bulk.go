@@ -114,8 +114,25 @@ func (s *DB) copyMerge(ctx context.Context, tx *sqlx.Tx, u upsert, rows [][]any)
 }
 
 // inTx runs fn in a transaction, committed when fn returns nil and rolled
-// back otherwise. A violated constraint is reported as invalid input.
+// back otherwise. A transaction PostgreSQL chose as a deadlock victim is run
+// again, up to three times: fn must build everything it writes from its
+// inputs. A violated constraint is reported as invalid input.
 func (s *DB) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	var err error
+	for attempt := range 3 {
+		err = s.tryTx(ctx, fn)
+		if !retryable(err) || ctx.Err() != nil {
+			break
+		}
+
+		s.log.DebugContext(ctx, "store: transaction retried", "attempt", attempt+1,
+			"error", err.Error())
+	}
+
+	return classify(err)
+}
+
+func (s *DB) tryTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return err
@@ -124,10 +141,10 @@ func (s *DB) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	if err := fn(tx); err != nil {
 		tx.Rollback()
 
-		return classify(err)
+		return err
 	}
 
-	return classify(tx.Commit())
+	return tx.Commit()
 }
 
 // selectIn runs q, which holds one "IN (?)" for keys, in chunks small

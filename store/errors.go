@@ -35,3 +35,14 @@ func classify(err error) error {
 
 	return err
 }
+
+// retryable reports whether err is PostgreSQL ending a transaction that can
+// simply be run again: a deadlock victim or a serialization failure.
+func retryable(err error) bool {
+	var pe *pq.Error
+	if !errors.As(err, &pe) {
+		return false
+	}
+
+	return pe.SQLState() == "40P01" || pe.SQLState() == "40001"
+}

@@ -379,9 +379,9 @@ func (s *DB) UpsertModels(ctx context.Context, models []oem.Model) error {
 // curated.
 //
 // TODO: a cleanup racing a batch that links a vehicle to a bare, unused
-// model can deadlock with it on PostgreSQL; the database detects that and
-// fails one of the two, which is safe but not retried here. Run cleanups
-// between ingestion runs.
+// model can deadlock with it on PostgreSQL. The database detects it and
+// ends one of the two: a batch is then run again, but a cleanup returns the
+// error. Run cleanups between ingestion runs.
 func (s *DB) CleanupModels(ctx context.Context) (int64, error) {
 	const q = `
 DELETE FROM vehicle_model
