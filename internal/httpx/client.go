@@ -37,6 +37,7 @@ const (
 	DefaultMaxBodyBytes = 16 << 20
 	DefaultStreamBytes  = 1 << 30
 	DefaultTimeout      = 60 * time.Second
+	DefaultCancelGrace  = time.Second
 )
 
 // ErrResponseTooLarge is returned when an answer exceeds the size cap.
@@ -73,6 +74,10 @@ type Config struct {
 	StreamBytes  int64
 	// Timeout bounds one attempt (60 s).
 	Timeout time.Duration
+	// CancelGrace is how long an exchange already on the wire may still
+	// take after the caller's context is cancelled, so that what the OEM
+	// did is not lost (1 s). New attempts never start after a cancel.
+	CancelGrace time.Duration
 	// Tokens, when set, authorises every request not marked NoAuth. A
 	// source with TokenContext and Invalidate methods (CachedToken) gets
 	// the request's context and a single retry after a 401.
@@ -179,6 +184,10 @@ func setDefaults(cfg *Config) {
 		cfg.Timeout = DefaultTimeout
 	}
 
+	if cfg.CancelGrace <= 0 {
+		cfg.CancelGrace = DefaultCancelGrace
+	}
+
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -273,10 +282,11 @@ func (r *Response) Decode(v any) error {
 // *oem.APIError with StatusCode 0 and kind ErrTransient; a cancelled
 // context is the context's error.
 func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
-	resp, err := c.send(ctx, r, false)
+	resp, release, err := c.send(ctx, r)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	defer resp.Body.Close()
 
 	body, err := readCapped(resp.Body, c.cfg.MaxBodyBytes)
@@ -313,19 +323,21 @@ func (c *Client) DoJSON(ctx context.Context, r Request, out any) (*Response, err
 // close; the body is capped at Config.StreamBytes. A failed status is an
 // *oem.APIError as for Do, with the body already consumed.
 func (c *Client) Stream(ctx context.Context, r Request) (*http.Response, error) {
-	resp, err := c.send(ctx, r, true)
+	resp, release, err := c.send(ctx, r)
 	if err != nil {
 		return nil, err
 	}
 
 	if !ok(resp.StatusCode, r.Accept) {
+		defer release()
 		defer resp.Body.Close()
 		body, _ := readCapped(resp.Body, 64<<10)
 
 		return nil, c.apiError(r, resp, body)
 	}
 
-	resp.Body = &cappedBody{r: io.LimitReader(resp.Body, c.cfg.StreamBytes+1), c: resp.Body, max: c.cfg.StreamBytes}
+	resp.Body = &cappedBody{r: io.LimitReader(resp.Body, c.cfg.StreamBytes+1), c: resp.Body,
+		max: c.cfg.StreamBytes, release: release}
 
 	return resp, nil
 }
@@ -345,29 +357,53 @@ func ok(status int, accept []int) bool {
 }
 
 // send runs the retrying request, with one more try after a 401 when the
-// token source can drop the rejected token.
-func (c *Client) send(ctx context.Context, r Request, stream bool) (*http.Response, error) {
+// token source can drop the rejected token. The caller must call release
+// once done with the answer's body.
+//
+// A request already on the wire when ctx is cancelled is not cut off at
+// once: its answer is awaited for up to Config.CancelGrace and returned, so
+// the caller can record what the OEM did. No new attempt starts after the
+// cancel, and waits for the rate limiter or a retry end at once.
+func (c *Client) send(ctx context.Context, r Request) (*http.Response, func(), error) {
 	if r.Kind != "" {
 		ctx = oem.WithRequestKind(ctx, r.Kind)
 	}
 
+	if err := ctx.Err(); err != nil {
+		return nil, nil, fmt.Errorf("%s: %s: %w", c.cfg.Connector, r.Op, err)
+	}
+
+	caller := ctx
+	wireCtx, cancelWire := context.WithCancel(context.WithValue(context.WithoutCancel(ctx), callerKey{}, caller))
+	stopGrace := context.AfterFunc(caller, func() {
+		t := time.AfterFunc(c.cfg.CancelGrace, cancelWire)
+		context.AfterFunc(wireCtx, func() { t.Stop() })
+	})
+	release := func() {
+		stopGrace()
+		cancelWire()
+	}
+
 	for attempt := 0; ; attempt++ {
-		tok, err := c.token(ctx, r)
+		tok, err := c.token(caller, r)
 		if err != nil {
-			return nil, err
+			release()
+			return nil, nil, err
 		}
 
-		req, err := c.newRequest(ctx, r, tok)
+		req, err := c.newRequest(wireCtx, r, tok)
 		if err != nil {
-			return nil, err
+			release()
+			return nil, nil, err
 		}
 
 		resp, err := c.rc.Do(req)
 		if err != nil {
-			return nil, c.transportError(ctx, r, err)
+			release()
+			return nil, nil, c.transportError(caller, r, err)
 		}
 
-		if resp.StatusCode == http.StatusUnauthorized && tok != nil && attempt == 0 {
+		if resp.StatusCode == http.StatusUnauthorized && tok != nil && attempt == 0 && caller.Err() == nil {
 			if inv, ok := c.cfg.Tokens.(invalidator); ok {
 				drain(resp.Body)
 				inv.Invalidate(tok)
@@ -378,7 +414,7 @@ func (c *Client) send(ctx context.Context, r Request, stream bool) (*http.Respon
 			}
 		}
 
-		return resp, nil
+		return resp, release, nil
 	}
 }
 
@@ -562,6 +598,20 @@ func pathOf(p string) string {
 	return p
 }
 
+// callerKey holds, in the detached context a request is sent with, the
+// caller's own context: cancelling it stops retries and waits but not an
+// exchange already on the wire.
+type callerKey struct{}
+
+// callerCtx returns the caller's context carried by ctx, or ctx itself.
+func callerCtx(ctx context.Context) context.Context {
+	if c, ok := ctx.Value(callerKey{}).(context.Context); ok {
+		return c
+	}
+
+	return ctx
+}
+
 // waitHeader carries a parsed wait from checkRetry to backoff on the
 // response; it never leaves the process.
 const waitHeader = "X-Vehicleinfo-Wait"
@@ -570,8 +620,12 @@ const waitHeader = "X-Vehicleinfo-Wait"
 // and 429 are retried, unless the server asks for a wait longer than
 // MaxWait or names a spent quota.
 func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	if ctx.Err() != nil {
-		return false, ctx.Err()
+	if cerr := callerCtx(ctx).Err(); cerr != nil {
+		if err == nil {
+			return false, nil // an answer that arrived in the grace: keep it
+		}
+
+		return false, cerr
 	}
 
 	if err != nil {
@@ -638,7 +692,12 @@ func (w *wire) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	c := w.c
 
-	if err := c.waitTurn(ctx); err != nil {
+	caller := callerCtx(ctx)
+	if err := caller.Err(); err != nil {
+		return nil, err // cancelled: no new attempt goes out
+	}
+
+	if err := c.waitTurn(caller); err != nil {
 		return nil, err
 	}
 
@@ -734,10 +793,11 @@ func drain(rc io.ReadCloser) {
 }
 
 type cappedBody struct {
-	r    io.Reader
-	c    io.Closer
-	max  int64
-	read int64
+	r       io.Reader
+	c       io.Closer
+	max     int64
+	read    int64
+	release func()
 }
 
 func (b *cappedBody) Read(p []byte) (int, error) {
@@ -750,4 +810,9 @@ func (b *cappedBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (b *cappedBody) Close() error { return b.c.Close() }
+func (b *cappedBody) Close() error {
+	err := b.c.Close()
+	b.release()
+
+	return err
+}

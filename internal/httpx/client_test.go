@@ -321,7 +321,9 @@ func TestCancelStopsRetries(t *testing.T) {
 
 	s := testServer(t, simkit.Options{})
 	s.AddFault(simkit.Fault{Endpoint: "GET /ok", Delay: 5 * time.Second, Status: 200})
-	c := newClient(t, fastConfig(s.URL()))
+	cfg := fastConfig(s.URL())
+	cfg.CancelGrace = 100 * time.Millisecond
+	c := newClient(t, cfg)
 
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
@@ -442,5 +444,59 @@ func TestWireLogHasNoSecrets(t *testing.T) {
 		if strings.Contains(out, secret) {
 			t.Fatalf("log holds %q: %s", secret, out)
 		}
+	}
+}
+
+// An exchange on the wire when the caller cancels still completes within
+// the grace, so the caller learns what the OEM did; nothing new is sent.
+func TestInFlightAnswerSurvivesCancel(t *testing.T) {
+	t.Parallel()
+
+	s := testServer(t, simkit.Options{})
+	s.AddFault(simkit.Fault{Endpoint: "POST /echo", Times: 1, Delay: 200 * time.Millisecond})
+	c := newClient(t, fastConfig(s.URL()))
+
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(50*time.Millisecond, cancel)
+
+	resp, err := c.Do(ctx, Request{Op: "echo", Method: "POST", Path: "/echo", JSON: map[string]string{"vin": "X"}})
+	if err != nil {
+		t.Fatalf("in-flight answer lost: %v", err)
+	}
+
+	if !strings.Contains(string(resp.Body), `"vin":"X"`) {
+		t.Fatalf("body %q", resp.Body)
+	}
+
+	// After the cancel no request goes out.
+	_, err = c.Do(ctx, Request{Op: "echo", Method: "POST", Path: "/echo", JSON: map[string]string{}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+
+	if n := s.Counters.Get("POST /echo"); n != 1 {
+		t.Fatalf("server saw %d requests, want 1", n)
+	}
+}
+
+// A retry wait ends at once when the caller cancels, and no retry is sent.
+func TestCancelDuringRetryWait(t *testing.T) {
+	t.Parallel()
+
+	s := testServer(t, simkit.Options{})
+	s.AddFault(simkit.Fault{Endpoint: "GET /ok", Status: 503, Header: map[string]string{"Retry-After": "1"}})
+	c := newClient(t, fastConfig(s.URL()))
+
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(100*time.Millisecond, cancel)
+
+	start := time.Now()
+	_, err := c.Do(ctx, Request{Op: "get", Method: "GET", Path: "/ok"})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+
+	if time.Since(start) > 2*time.Second || s.Counters.Get("GET /ok") > 2 {
+		t.Fatalf("took %v, %d requests", time.Since(start), s.Counters.Get("GET /ok"))
 	}
 }
