@@ -199,6 +199,8 @@ func (r *runner) checkEligibility(ctx context.Context, ec oem.EligibilityChecker
 			case !ok:
 				out = append(out, r.failed(oem.ActionActivate, vin, "", "",
 					fmt.Errorf("no eligibility answer for %s: %w", vin, oem.ErrTransient)))
+			case e.Err != nil && cancelled(ctx, e.Err):
+				// Cut short by the cancel: nothing to record.
 			case e.Err != nil && errors.Is(e.Err, oem.ErrNotSupported):
 				// The OEM cannot check this vehicle (a brand its
 				// eligibility API does not take): activation decides.
@@ -266,6 +268,10 @@ func (r *runner) outcomes(ctx context.Context, act oem.Action, batch []oem.VIN,
 	for _, vin := range batch {
 		res, ok := byVIN[vin]
 		switch {
+		case ok && res.Err != nil && cancelled(ctx, res.Err):
+			// Cut short by the cancel: the next listing says what the
+			// OEM did; recording "context canceled" would say nothing.
+		case !ok && ctx.Err() != nil:
 		case !ok:
 			out = append(out, r.failed(act, vin, "", "",
 				fmt.Errorf("%s: no result for %s: %w", r.c.Name(), vin, oem.ErrTransient)))
