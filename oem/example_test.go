@@ -87,7 +87,7 @@ func Example() {
 	reg.Register("garage", oem.DriverFunc{
 		Vars: []oem.Setting{{Name: "GARAGE_TOKEN", Required: true, Secret: true,
 			Doc: "API token of the garage"}},
-		OpenFunc: func(getenv func(string) string) (oem.Connector, error) {
+		OpenFunc: func(getenv func(string) string, _ oem.OpenOptions) (oem.Connector, error) {
 			return &garage{statuses: map[oem.VIN]oem.Status{active: oem.StatusActive}}, nil
 		},
 	})

@@ -2,6 +2,7 @@ package oem
 
 import (
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -16,8 +17,33 @@ type Driver interface {
 	Settings() []Setting
 
 	// Open builds the connector from getenv (os.Getenv in programs, a map
-	// in tests).
-	Open(getenv func(string) string) (Connector, error)
+	// in tests) and what the program hands every connector in o.
+	Open(getenv func(string) string, o OpenOptions) (Connector, error)
+}
+
+// OpenOptions are what a program hands every connector it opens, beside
+// the settings. The zero value is valid.
+type OpenOptions struct {
+	// Logger receives the connector's warnings and, at debug level, its
+	// wire traffic with secrets redacted; nil keeps the connector quiet.
+	Logger *slog.Logger
+}
+
+// OpenOption sets an OpenOptions field.
+type OpenOption func(*OpenOptions)
+
+// WithConnectorLogger hands l to every connector opened.
+func WithConnectorLogger(l *slog.Logger) OpenOption {
+	return func(o *OpenOptions) { o.Logger = l }
+}
+
+func openOptions(opts []OpenOption) OpenOptions {
+	var o OpenOptions
+	for _, f := range opts {
+		f(&o)
+	}
+
+	return o
 }
 
 // Setting describes one variable a driver reads.
@@ -31,15 +57,15 @@ type Setting struct {
 // DriverFunc adapts a settings list and an open function to a Driver.
 type DriverFunc struct {
 	Vars     []Setting
-	OpenFunc func(getenv func(string) string) (Connector, error)
+	OpenFunc func(getenv func(string) string, o OpenOptions) (Connector, error)
 }
 
 // Settings returns d.Vars.
 func (d DriverFunc) Settings() []Setting { return d.Vars }
 
 // Open calls d.OpenFunc.
-func (d DriverFunc) Open(getenv func(string) string) (Connector, error) {
-	return d.OpenFunc(getenv)
+func (d DriverFunc) Open(getenv func(string) string, o OpenOptions) (Connector, error) {
+	return d.OpenFunc(getenv, o)
 }
 
 // Registry holds named drivers. The package-level functions use a default
@@ -69,14 +95,14 @@ func Register(name string, d Driver) { defaultRegistry.Register(name, d) }
 func Drivers() []string { return defaultRegistry.Drivers() }
 
 // Open opens the named connector from the default registry.
-func Open(name string, getenv func(string) string) (Connector, error) {
-	return defaultRegistry.Open(name, getenv)
+func Open(name string, getenv func(string) string, opts ...OpenOption) (Connector, error) {
+	return defaultRegistry.Open(name, getenv, opts...)
 }
 
 // OpenFromEnv opens every connector of the default registry whose settings
 // are present; see Registry.OpenFromEnv.
-func OpenFromEnv(getenv func(string) string) ([]Connector, error) {
-	return defaultRegistry.OpenFromEnv(getenv)
+func OpenFromEnv(getenv func(string) string, opts ...OpenOption) ([]Connector, error) {
+	return defaultRegistry.OpenFromEnv(getenv, opts...)
 }
 
 // Register adds a driver. It panics on an empty or non-lower-case name, a nil
@@ -140,7 +166,7 @@ func (r *Registry) Driver(name string) (Driver, error) {
 
 // Open opens the named connector, failing when a required setting is
 // missing.
-func (r *Registry) Open(name string, getenv func(string) string) (Connector, error) {
+func (r *Registry) Open(name string, getenv func(string) string, opts ...OpenOption) (Connector, error) {
 	d, err := r.Driver(name)
 	if err != nil {
 		return nil, err
@@ -150,7 +176,7 @@ func (r *Registry) Open(name string, getenv func(string) string) (Connector, err
 		return nil, &SettingsError{Connector: name, Missing: missing}
 	}
 
-	c, err := d.Open(getenv)
+	c, err := d.Open(getenv, openOptions(opts))
 	if err != nil {
 		return nil, fmt.Errorf("oem: open %s: %w", name, err)
 	}
@@ -162,7 +188,9 @@ func (r *Registry) Open(name string, getenv func(string) string) (Connector, err
 // in name order. A connector with none of its required settings set is
 // skipped; one with some but not all fails the call with a *SettingsError
 // naming the missing variables (all such connectors are named, joined).
-func (r *Registry) OpenFromEnv(getenv func(string) string) ([]Connector, error) {
+func (r *Registry) OpenFromEnv(getenv func(string) string, opts ...OpenOption) ([]Connector, error) {
+	o := openOptions(opts)
+
 	var (
 		out  []Connector
 		errs []error
@@ -180,7 +208,7 @@ func (r *Registry) OpenFromEnv(getenv func(string) string) ([]Connector, error) 
 			continue
 		}
 
-		c, err := d.Open(getenv)
+		c, err := d.Open(getenv, o)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("oem: open %s: %w", name, err))
 			continue

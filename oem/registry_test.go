@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"iter"
+	"log/slog"
 	"reflect"
 	"strings"
 	"testing"
@@ -28,7 +29,7 @@ func driver(name string, required ...string) Driver {
 
 	vars = append(vars, Setting{Name: strings.ToUpper(name) + "_OPTIONAL"})
 
-	return DriverFunc{Vars: vars, OpenFunc: func(getenv func(string) string) (Connector, error) {
+	return DriverFunc{Vars: vars, OpenFunc: func(getenv func(string) string, _ OpenOptions) (Connector, error) {
 		return nopConnector{name: name}, nil
 	}}
 }
@@ -118,5 +119,33 @@ func TestVehicleApplyNeverForgets(t *testing.T) {
 	v.Apply(Info{Model: "", BatteryKWh: 0, Version: "I01", Sources: map[Field]string{FieldVersion: "bmw"}}, v.UpdatedAt)
 	if v.Model != "i3" || v.BatteryKWh != 42.2 || v.Type != "94" || v.Version != "I01" || v.Sources[FieldVersion] != "bmw" {
 		t.Fatalf("Apply lost or missed values: %+v", v)
+	}
+}
+
+func TestOpenHandsOptionsToDrivers(t *testing.T) {
+	t.Parallel()
+
+	var got OpenOptions
+	r := NewRegistry()
+	r.Register("x", DriverFunc{
+		Vars: []Setting{{Name: "X_ID", Required: true}},
+		OpenFunc: func(_ func(string) string, o OpenOptions) (Connector, error) {
+			got = o
+			return nopConnector{name: "x"}, nil
+		},
+	})
+
+	l := slog.New(slog.DiscardHandler)
+	if _, err := r.OpenFromEnv(func(string) string { return "1" }, WithConnectorLogger(l)); err != nil {
+		t.Fatal(err)
+	}
+
+	if got.Logger != l {
+		t.Fatal("OpenFromEnv did not hand the logger to the driver")
+	}
+
+	got = OpenOptions{}
+	if _, err := r.Open("x", func(string) string { return "1" }, WithConnectorLogger(l)); err != nil || got.Logger != l {
+		t.Fatalf("Open did not hand the logger: %v", err)
 	}
 }

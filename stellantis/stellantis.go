@@ -31,10 +31,14 @@ const Name = "stellantis"
 func init() {
 	oem.Register(Name, oem.DriverFunc{
 		Vars: Settings(),
-		OpenFunc: func(getenv func(string) string) (oem.Connector, error) {
+		OpenFunc: func(getenv func(string) string, o oem.OpenOptions) (oem.Connector, error) {
 			cfg, err := ConfigFromEnv(getenv)
 			if err != nil {
 				return nil, err
+			}
+
+			if cfg.Logger == nil {
+				cfg.Logger = o.Logger
 			}
 
 			c, err := New(cfg)

@@ -177,7 +177,7 @@ func run(ctx context.Context, w io.Writer) error {
 	reg := oem.NewRegistry()
 	reg.Register("acme", oem.DriverFunc{
 		Vars: []oem.Setting{{Name: "ACME_API_KEY", Required: true, Secret: true, Doc: "Acme API key"}},
-		OpenFunc: func(getenv func(string) string) (oem.Connector, error) {
+		OpenFunc: func(getenv func(string) string, _ oem.OpenOptions) (oem.Connector, error) {
 			return world, nil
 		},
 	})
