@@ -2,10 +2,13 @@ package oem_test
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/vehicleinfo/ingest/oem"
+	"github.com/vehicleinfo/ingest/oem/oemtest"
 )
 
 // brandFake is a fake connector that takes brands, as High Mobility does.
@@ -83,5 +86,29 @@ func TestIngesterWithPlans(t *testing.T) {
 
 	if got := plans[0].VINs(oem.ActionDeactivate); len(got) != 1 || got[0] != b {
 		t.Fatalf("deactivate %v, want %s", got, b)
+	}
+}
+
+// A change the connector cannot make (Tesla cannot enrol) is counted apart,
+// not as an error of the run, and the vehicle keeps the reason.
+func TestIngesterCountsUnsupportedApart(t *testing.T) {
+	t.Parallel()
+
+	a := mkVIN("5YJ", 1)
+	s := newStore(t, wanted(a, "A", true))
+	f := newFake("tesla").FailVehicle(oemtest.MethodActivate, a,
+		fmt.Errorf("the owner must share it: %w", oem.ErrNotSupported))
+
+	rep, err := newIngester(t, s, nil, []oem.Connector{f}).Run(t.Context(), oem.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if rep.Errors["not_supported"] != 0 || rep.Connectors["tesla"].Unsupported != 1 || len(rep.Failed) != 0 {
+		t.Fatalf("errors %v, unsupported %d, failed %v", rep.Errors, rep.Connectors["tesla"].Unsupported, rep.Failed)
+	}
+
+	if v := vehicle(t, s, a); v.Status != oem.StatusInactive || !strings.Contains(v.Reason, "must share") {
+		t.Fatalf("vehicle %s %q", v.Status, v.Reason)
 	}
 }

@@ -337,8 +337,21 @@ func (p *pipeline) apply(ctx context.Context, plan *Plan, total int) {
 		}
 		p.mu.Unlock()
 
+		unsupported := 0
 		for _, o := range outs {
+			if errors.Is(o.Err, ErrNotSupported) {
+				// The connector cannot make this change itself (Tesla: the
+				// owner must share the vehicle); the vehicle's reason says
+				// so. Counted apart, not as an error of the run.
+				unsupported++
+				continue
+			}
+
 			p.b.countError(o.Err, 1)
+		}
+
+		if unsupported > 0 {
+			p.b.update(p.name, func(cr *ConnectorReport) { cr.Unsupported += unsupported })
 		}
 
 		p.queue(ready...)

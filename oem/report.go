@@ -52,6 +52,11 @@ type ConnectorReport struct {
 	Planned map[Action]int `json:"planned"`
 	// Described counts successful descriptions it made.
 	Described int `json:"described"`
+	// Unsupported counts the planned changes the connector cannot make
+	// itself (oem.ErrNotSupported: Tesla cannot enrol or remove a vehicle;
+	// its owner must share it). They are not errors of the run; each such
+	// vehicle keeps its status with the reason.
+	Unsupported int `json:"unsupported"`
 	// Requests counts the OEM requests sent, by kind, every kind present.
 	Requests map[RequestKind]int64 `json:"requests"`
 	// Error is why its run failed; empty when it succeeded.
