@@ -88,16 +88,19 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 		return exitUsage
 	}
 
-	logger, err := newLogger(stderr, cfg.logLevel, cfg.logFormat)
+	prog := newProgress(stderr, cfg.progress)
+	logger, err := newLogger(prog, cfg.logLevel, cfg.logFormat)
 	if err != nil {
 		fmt.Fprintln(stderr, "ingest:", err)
 		return exitUsage
 	}
 
-	ctx, stop := interruptContext(stderr)
+	prog.log = logger
+	j := &job{cfg: cfg, stdout: stdout, stderr: prog, getenv: getenv, log: logger, prog: prog}
+	ctx, stop := interruptContext(j.say, j.quit)
 	defer stop()
 
-	return (&job{cfg: cfg, stdout: stdout, stderr: stderr, getenv: getenv, log: logger}).do(ctx)
+	return j.do(ctx)
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -115,7 +118,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.logFormat, "log-format", "text", "text or json")
 	fs.StringVar(&cfg.report, "report", "text", "text, or json for the run report as JSON on stdout")
 	fs.IntVar(&cfg.maxActivations, "max-activations", activation.DefaultMaxActivations,
-		"most activations per connector in one run; a plan above it is refused")
+		"most activations per connector in one run; a plan above it is refused (-1: no cap)")
 	fs.StringVar(&cfg.sandboxDir, "sandbox-dir", "", "where the sandbox's simulators keep their state (default: beside the SQLite file)")
 	fs.StringVar(&cfg.progress, "progress", "auto", "auto (live on a terminal, log lines otherwise), live, log or off")
 
@@ -130,6 +133,17 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 
 	if cfg.report != "text" && cfg.report != "json" {
 		fmt.Fprintf(stderr, "ingest: -report must be text or json, not %q\n", cfg.report)
+		return cfg, errors.New("usage")
+	}
+
+	if !slices.Contains([]string{"auto", "live", "log", "off"}, cfg.progress) {
+		fmt.Fprintf(stderr, "ingest: -progress must be auto, live, log or off, not %q\n", cfg.progress)
+		return cfg, errors.New("usage")
+	}
+
+	if cfg.maxActivations == 0 {
+		fmt.Fprintln(stderr, "ingest: -max-activations 0 would refuse every plan with an activation; "+
+			"use -dry-run to change nothing, a positive cap, or -1 for no cap")
 		return cfg, errors.New("usage")
 	}
 
@@ -154,8 +168,8 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 }
 
 // interruptContext is cancelled by the first SIGINT or SIGTERM; a second
-// one exits at once.
-func interruptContext(stderr io.Writer) (context.Context, func()) {
+// one calls quit and exits at once.
+func interruptContext(say func(string), quit func()) (context.Context, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
@@ -165,13 +179,14 @@ func interruptContext(stderr io.Writer) (context.Context, func()) {
 		for range sigs {
 			n++
 			if n == 1 {
-				fmt.Fprintln(stderr, "ingest: interrupted; finishing in-flight batches (interrupt again to quit now)")
+				say("interrupted; finishing the batches in flight (interrupt again to quit now)")
 				cancel()
 
 				continue
 			}
 
-			fmt.Fprintln(stderr, "ingest: interrupted twice; quitting")
+			say("interrupted twice; quitting")
+			quit()
 			os.Exit(exitInterrupted)
 		}
 	}()
@@ -190,7 +205,31 @@ type job struct {
 	log    *slog.Logger
 	// sb is the running sandbox; tests may start one themselves to read
 	// the simulators' counters afterwards.
-	sb *sandbox.Sandbox
+	sb   *sandbox.Sandbox
+	prog *progress
+}
+
+// say tells the person running the program something: a plain line on
+// stderr with text logs, a log record with JSON logs (so a JSON log reader
+// is not broken by it).
+func (j *job) say(msg string) {
+	if j.cfg.logFormat == "json" {
+		j.log.Warn(msg)
+		return
+	}
+
+	fmt.Fprintln(j.stderr, "ingest: "+msg)
+}
+
+// quit runs on a second interrupt, just before the process exits: the
+// sandbox's simulators save what the OEMs were asked so far, so the next
+// run meets the world this one left.
+func (j *job) quit() {
+	if j.sb != nil {
+		if err := j.sb.Save(); err != nil {
+			j.log.Error("sandbox: save the simulators' state", "error", err)
+		}
+	}
 }
 
 func (j *job) do(ctx context.Context) int {
@@ -224,8 +263,13 @@ func (j *job) do(ctx context.Context) int {
 			state = "seeded afresh"
 		}
 
-		fmt.Fprintf(j.stderr, "SANDBOX: simulated OEMs on loopback, no real account is used; %d vehicles, simulators %s in %s; store %s\n",
-			len(sb.World.Fleet), state, dir, redactDSN(dsn))
+		line := fmt.Sprintf("SANDBOX: simulated OEMs on loopback, no real account is used; %d vehicles, "+
+			"simulators %s in %s; store %s", len(sb.World.Fleet), state, dir, redactDSN(dsn))
+		if j.cfg.logFormat == "json" {
+			j.log.Info(line, "sandbox", true)
+		} else {
+			fmt.Fprintln(j.stderr, line)
+		}
 		j.getenv = sb.Getenv
 	}
 
@@ -255,7 +299,7 @@ func (j *job) do(ctx context.Context) int {
 		}
 	}
 
-	conns, err := oem.OpenFromEnv(j.getenv)
+	conns, err := oem.OpenFromEnv(j.getenv, oem.WithConnectorLogger(j.log))
 	if err != nil {
 		fmt.Fprintln(j.stderr, "ingest: connectors:", err)
 		return exitUsage
@@ -266,7 +310,16 @@ func (j *job) do(ctx context.Context) int {
 		return exitUsage
 	}
 
-	prog := newProgress(j.stderr, j.cfg.progress, j.log)
+	only := splitList(j.cfg.only)
+	for _, name := range only {
+		if !slices.ContainsFunc(conns, func(c oem.Connector) bool { return c.Name() == name }) {
+			fmt.Fprintf(j.stderr, "ingest: -only %s: that connector is not configured (configured: %s)\n",
+				name, strings.Join(names(conns), ", "))
+			return exitUsage
+		}
+	}
+
+	prog := j.prog
 	ing, err := oem.NewIngester(wanted, activation.New(activation.Config{
 		MaxActivations: j.cfg.maxActivations,
 		Logger:         j.log,
@@ -277,7 +330,7 @@ func (j *job) do(ctx context.Context) int {
 		return exitUsage
 	}
 
-	rep, runErr := ing.Run(ctx, oem.RunOptions{Owner: j.cfg.owner, DryRun: j.cfg.dryRun, Connectors: splitList(j.cfg.only)})
+	rep, runErr := ing.Run(ctx, oem.RunOptions{Owner: j.cfg.owner, DryRun: j.cfg.dryRun, Connectors: only})
 	prog.finish()
 
 	if rep == nil {
@@ -286,6 +339,9 @@ func (j *job) do(ctx context.Context) int {
 	}
 
 	j.printReport(rep)
+	if rep.Total == 0 && strings.TrimSpace(j.cfg.owner) != "" {
+		j.warnOwner(ctx, wanted)
+	}
 
 	switch {
 	case rep.Cancelled:
@@ -299,6 +355,36 @@ func (j *job) do(ctx context.Context) int {
 	}
 
 	return exitOK
+}
+
+// warnOwner says which owners there are when -owner selected nothing.
+func (j *job) warnOwner(ctx context.Context, st oem.Store) {
+	all, err := st.Fleet(ctx, oem.FleetFilter{})
+	if err != nil {
+		return
+	}
+
+	seen := map[string]bool{}
+	var owners []string
+	for _, e := range all {
+		if k := strings.ToLower(e.Owner); !seen[k] {
+			seen[k] = true
+			owners = append(owners, e.Owner)
+		}
+	}
+
+	slices.Sort(owners)
+	j.say(fmt.Sprintf("no wanted vehicle has owner %q (the match is exact, case aside); owners: %s",
+		j.cfg.owner, strings.Join(owners, ", ")))
+}
+
+func names(conns []oem.Connector) []string {
+	out := make([]string, 0, len(conns))
+	for _, c := range conns {
+		out = append(out, c.Name())
+	}
+
+	return out
 }
 
 // dsn picks the store: -db, else DATABASE_URL (not in the sandbox, which
@@ -407,7 +493,7 @@ func (j *job) printPlan(p *oem.Plan) {
 	b.WriteString("\n")
 	for _, it := range p.Items {
 		if it.Action == oem.ActionActivate || it.Action == oem.ActionDeactivate {
-			fmt.Fprintf(&b, "  %-10s %s  (now %s) %s\n", it.Action, it.VIN, orWord(string(it.Status), "unknown"), it.Reason)
+			fmt.Fprintf(&b, "  %-10s %s  (now %s) %s\n", it.Action, it.VIN, orWord(string(it.Status), "not at the OEM"), it.Reason)
 		}
 	}
 
@@ -441,7 +527,7 @@ func (j *job) printReport(rep *oem.Report) {
 		return
 	}
 
-	names := slices.Sorted(func(yield func(string) bool) {
+	connNames := slices.Sorted(func(yield func(string) bool) {
 		for n := range rep.Connectors {
 			if !yield(n) {
 				return
@@ -458,14 +544,20 @@ func (j *job) printReport(rep *oem.Report) {
 		mode += " (cancelled: partial)"
 	}
 
-	fmt.Fprintf(j.stdout, "run %d: %d vehicles in %s%s\n", rep.RunID, rep.Total,
+	label := fmt.Sprintf("run %d", rep.RunID)
+	if rep.DryRun {
+		label = "dry run"
+	}
+
+	fmt.Fprintf(j.stdout, "%s: %d vehicles in %s%s\n", label, rep.Total,
 		(time.Duration(rep.DurationMS) * time.Millisecond).String(), mode)
 
 	tw := tabwriter.NewWriter(j.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "CONNECTOR\tVEHICLES\tSTATUSES\tREQUESTS\tERROR")
-	for _, n := range names {
+	fmt.Fprintln(tw, "CONNECTOR\tACTIVATES\tDESCRIBED\tSTATUSES\tREQUESTS\tERROR")
+	for _, n := range connNames {
 		cr := rep.Connectors[n]
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", n, cr.Vehicles, statusLine(cr.Statuses), requestLine(cr.Requests), cr.Error)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\n", n, cr.Vehicles, cr.Described, statusLine(cr.Statuses),
+			requestLine(cr.Requests), cr.Error)
 	}
 
 	_ = tw.Flush()

@@ -18,11 +18,15 @@ import (
 // progress shows the run's progress: a live display with one line per
 // connector on a terminal, or a log line per connector and phase, at most
 // every few seconds, otherwise.
+//
+// It is also the program's stderr: everything written to it (log lines,
+// messages) clears the live block first and redraws it after, so the two
+// never garble each other.
 type progress struct {
 	w    io.Writer
 	live bool
 	off  bool
-	log  *slog.Logger
+	log  *slog.Logger // set once the logger, which writes through p, exists
 
 	mu     sync.Mutex
 	state  map[string]oem.Progress
@@ -31,8 +35,9 @@ type progress struct {
 	last   time.Time
 }
 
-func newProgress(w io.Writer, mode string, log *slog.Logger) *progress {
-	p := &progress{w: w, log: log, state: map[string]oem.Progress{}, logged: map[string]time.Time{}}
+func newProgress(w io.Writer, mode string) *progress {
+	p := &progress{w: w, log: slog.New(slog.DiscardHandler), state: map[string]oem.Progress{},
+		logged: map[string]time.Time{}}
 	switch mode {
 	case "off":
 		p.off = true
@@ -54,8 +59,6 @@ func (p *progress) update(ev oem.Progress) {
 	}
 
 	p.mu.Lock()
-	defer p.mu.Unlock()
-
 	prev, seen := p.state[ev.Connector]
 	p.state[ev.Connector] = ev
 
@@ -65,14 +68,43 @@ func (p *progress) update(ev oem.Progress) {
 			p.draw()
 		}
 
+		p.mu.Unlock()
+
 		return
 	}
 
 	key := ev.Connector
-	if !seen || prev.Phase != ev.Phase || time.Since(p.logged[key]) > 5*time.Second || ev.Phase == oem.PhaseDone {
+	logIt := !seen || prev.Phase != ev.Phase || time.Since(p.logged[key]) > 5*time.Second || ev.Phase == oem.PhaseDone
+	if logIt {
 		p.logged[key] = time.Now()
+	}
+	p.mu.Unlock()
+
+	// The logger writes through p, so it is called without the lock.
+	if logIt {
 		p.log.Info("progress", "connector", ev.Connector, "phase", string(ev.Phase), "done", ev.Done, "total", ev.Total)
 	}
+}
+
+// Write writes b above the live block.
+func (p *progress) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+
+	if !p.live || p.drawn == 0 {
+		return p.w.Write(b)
+	}
+
+	// Move to the top of the block and clear it, write, then redraw below.
+	if _, err := fmt.Fprintf(p.w, "\x1b[%dA\x1b[J", p.drawn); err != nil {
+		return 0, err
+	}
+
+	p.drawn = 0
+	n, err := p.w.Write(b)
+	p.draw()
+
+	return n, err
 }
 
 // draw rewrites the block of connector lines in place.
