@@ -98,7 +98,7 @@ func (p *pipeline) run(ctx context.Context) {
 	})
 	if err != nil {
 		log.Warn("plan refused; nothing applied", "error", err)
-		p.b.fail(p.name, fmt.Errorf("%s: plan: %w", p.name, err))
+		p.b.fail(p.name, err) // the Activator's errors name the connector
 		p.finish()
 
 		return

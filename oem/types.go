@@ -119,16 +119,16 @@ func (i *Info) Warn(msg string) { i.Warnings = append(i.Warnings, msg) }
 // Model is a model record: what vehicles link to, with the metadata the
 // company's products show. Zero values mean unknown.
 type Model struct {
-	ID            int64
-	Make          string
-	Name          string // the model name, e.g. "i3"
-	Type          string // e.g. "94", "R135"
-	Version       string // e.g. "MT337"
-	VehicleType   string // body or category where known
-	BatteryKWh    float64
-	WarrantyKm    int
-	WarrantyYears int
-	ImageURL      string
+	ID            int64   `json:"id,omitempty"`
+	Make          string  `json:"make"`
+	Name          string  `json:"model"`             // the model name, e.g. "i3"
+	Type          string  `json:"type"`              // e.g. "94", "R135"
+	Version       string  `json:"version,omitempty"` // e.g. "MT337"
+	VehicleType   string  `json:"vehicle_type,omitempty"`
+	BatteryKWh    float64 `json:"battery_kwh,omitempty"`
+	WarrantyKm    int     `json:"warranty_km,omitempty"`
+	WarrantyYears int     `json:"warranty_years,omitempty"`
+	ImageURL      string  `json:"image_url,omitempty"`
 }
 
 // HasMetadata reports whether any of image URL, warranty or capacity is

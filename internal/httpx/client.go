@@ -438,6 +438,11 @@ func (c *Client) token(ctx context.Context, r Request) (*oauth2.Token, error) {
 			return nil, fmt.Errorf("%s: %s: %w", c.cfg.Connector, r.Op, ctx.Err())
 		}
 
+		// Token sources name their connector already ("hm: get token: …").
+		if strings.HasPrefix(err.Error(), c.cfg.Connector+": ") {
+			return nil, fmt.Errorf("%s: %w", r.Op, err)
+		}
+
 		return nil, fmt.Errorf("%s: %s: get token: %w", c.cfg.Connector, r.Op, err)
 	}
 
