@@ -232,3 +232,85 @@ type StatusChange struct {
 	At        time.Time
 	RunID     int64
 }
+
+// MergeVehicle returns o with n laid over it by the rules Store.SaveBatch
+// follows: a known value of n replaces o's and an unknown one (empty
+// string, zero number, zero time, unknown powertrain, nil Eligible) keeps
+// it; want-active, displayed and UpdatedAt always take n's; status, raw
+// status and reason go together when n has a status; a SeenAt without a
+// MissingSince clears MissingSince; sources merge key by key. Stores use it
+// so that they all agree.
+func MergeVehicle(o, n Vehicle) Vehicle {
+	str := func(dst *string, src string) {
+		if src != "" {
+			*dst = src
+		}
+	}
+	num := func(dst *int, src int) {
+		if src > 0 {
+			*dst = src
+		}
+	}
+	tm := func(dst *time.Time, src time.Time) {
+		if !src.IsZero() {
+			*dst = src
+		}
+	}
+
+	str(&o.Owner, n.Owner)
+	str(&o.FleetEntry.Make, n.FleetEntry.Make)
+	str(&o.FleetEntry.Model, n.FleetEntry.Model)
+	str(&o.FleetEntry.Type, n.FleetEntry.Type)
+	str(&o.FleetEntry.Connector, n.FleetEntry.Connector)
+	str(&o.LicencePlate, n.LicencePlate)
+	str(&o.Country, n.Country)
+	tm(&o.StartDate, n.StartDate)
+	tm(&o.EndDate, n.EndDate)
+	o.WantActive, o.Displayed = n.WantActive, n.Displayed
+	if n.Eligible != nil {
+		o.Eligible = n.Eligible
+	}
+
+	num(&o.Line, n.Line)
+	str(&o.Connector, n.Connector)
+	str(&o.Account, n.Account)
+	str(&o.Model, n.Model)
+	str(&o.Version, n.Version)
+	str(&o.Type, n.Type)
+	num(&o.ModelYear, n.ModelYear)
+	if n.Powertrain != PowertrainUnknown {
+		o.Powertrain = n.Powertrain
+	}
+
+	if n.BatteryKWh > 0 {
+		o.BatteryKWh = n.BatteryKWh
+	}
+
+	num(&o.RangeKm, n.RangeKm)
+	num(&o.WarrantyKm, n.WarrantyKm)
+	num(&o.WarrantyYears, n.WarrantyYears)
+	str(&o.ImageURL, n.ImageURL)
+	if n.Status != "" {
+		o.Status, o.RawStatus, o.Reason = n.Status, n.RawStatus, n.Reason
+	}
+
+	tm(&o.StatusChangedAt, n.StatusChangedAt)
+	tm(&o.DescribedAt, n.DescribedAt)
+	tm(&o.SeenAt, n.SeenAt)
+	switch {
+	case !n.MissingSince.IsZero():
+		o.MissingSince = n.MissingSince
+	case !n.SeenAt.IsZero():
+		o.MissingSince = time.Time{}
+	}
+
+	o.UpdatedAt = n.UpdatedAt
+	if len(n.Sources) > 0 {
+		src := make(map[Field]string, len(o.Sources)+len(n.Sources))
+		maps.Copy(src, o.Sources)
+		maps.Copy(src, n.Sources)
+		o.Sources = src
+	}
+
+	return o
+}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -260,7 +259,7 @@ func prepareVehicles(in []oem.Vehicle) ([]oem.Vehicle, error) {
 
 		v.VIN = vin
 		if j, ok := byVIN[vin]; ok {
-			out[j] = mergeVehicle(out[j], v)
+			out[j] = oem.MergeVehicle(out[j], v)
 
 			continue
 		}
@@ -282,83 +281,6 @@ func validPowertrain(p oem.Powertrain) bool {
 	}
 
 	return false
-}
-
-// mergeVehicle applies n over o with the rules of vehicleUpsert, for the
-// same VIN twice in one batch.
-func mergeVehicle(o, n oem.Vehicle) oem.Vehicle {
-	str := func(dst *string, src string) {
-		if src != "" {
-			*dst = src
-		}
-	}
-	num := func(dst *int, src int) {
-		if src > 0 {
-			*dst = src
-		}
-	}
-	tm := func(dst *time.Time, src time.Time) {
-		if !src.IsZero() {
-			*dst = src
-		}
-	}
-
-	str(&o.Owner, n.Owner)
-	str(&o.FleetEntry.Make, n.FleetEntry.Make)
-	str(&o.FleetEntry.Model, n.FleetEntry.Model)
-	str(&o.FleetEntry.Type, n.FleetEntry.Type)
-	str(&o.FleetEntry.Connector, n.FleetEntry.Connector)
-	str(&o.LicencePlate, n.LicencePlate)
-	str(&o.Country, n.Country)
-	tm(&o.StartDate, n.StartDate)
-	tm(&o.EndDate, n.EndDate)
-	o.WantActive, o.Displayed = n.WantActive, n.Displayed
-	if n.Eligible != nil {
-		o.Eligible = n.Eligible
-	}
-
-	num(&o.Line, n.Line)
-	str(&o.Connector, n.Connector)
-	str(&o.Account, n.Account)
-	str(&o.Model, n.Model)
-	str(&o.Version, n.Version)
-	str(&o.Type, n.Type)
-	num(&o.ModelYear, n.ModelYear)
-	if n.Powertrain != oem.PowertrainUnknown {
-		o.Powertrain = n.Powertrain
-	}
-
-	if n.BatteryKWh > 0 {
-		o.BatteryKWh = n.BatteryKWh
-	}
-
-	num(&o.RangeKm, n.RangeKm)
-	num(&o.WarrantyKm, n.WarrantyKm)
-	num(&o.WarrantyYears, n.WarrantyYears)
-	str(&o.ImageURL, n.ImageURL)
-	if n.Status != "" {
-		o.Status, o.RawStatus, o.Reason = n.Status, n.RawStatus, n.Reason
-	}
-
-	tm(&o.StatusChangedAt, n.StatusChangedAt)
-	tm(&o.DescribedAt, n.DescribedAt)
-	tm(&o.SeenAt, n.SeenAt)
-	switch {
-	case !n.MissingSince.IsZero():
-		o.MissingSince = n.MissingSince
-	case !n.SeenAt.IsZero():
-		o.MissingSince = time.Time{}
-	}
-
-	o.UpdatedAt = n.UpdatedAt
-	if len(n.Sources) > 0 {
-		src := make(map[oem.Field]string, len(o.Sources)+len(n.Sources))
-		maps.Copy(src, o.Sources)
-		maps.Copy(src, n.Sources)
-		o.Sources = src
-	}
-
-	return o
 }
 
 // prepareHistory validates a batch's history rows, drops repeats and sorts

@@ -246,7 +246,7 @@ func (m *MemStore) SaveBatch(ctx context.Context, b oem.Batch) error {
 			old = oem.Vehicle{FleetEntry: oem.FleetEntry{VIN: v.VIN}}
 		}
 
-		merged := memMerge(old, v)
+		merged := oem.MergeVehicle(old, v)
 		if k, ok := memModelKeyOf(v); ok {
 			merged.ModelID = m.linkModel(k, v)
 		}
@@ -591,69 +591,6 @@ func memFillModel(m *oem.Model, n oem.Model) {
 	if m.VehicleType == "" {
 		m.VehicleType = n.VehicleType
 	}
-}
-
-// memMerge applies n over o: known values replace, unknown ones keep, with
-// the SQL store's exceptions (booleans and UpdatedAt always replace, status,
-// raw status and reason go together, a SeenAt without MissingSince clears
-// it, sources merge key by key).
-func memMerge(o, n oem.Vehicle) oem.Vehicle {
-	memSetS(&o.Owner, n.Owner)
-	memSetS(&o.FleetEntry.Make, n.FleetEntry.Make)
-	memSetS(&o.FleetEntry.Model, n.FleetEntry.Model)
-	memSetS(&o.FleetEntry.Type, n.FleetEntry.Type)
-	memSetS(&o.FleetEntry.Connector, n.FleetEntry.Connector)
-	memSetS(&o.LicencePlate, n.LicencePlate)
-	memSetS(&o.Country, n.Country)
-	memSetT(&o.StartDate, n.StartDate)
-	memSetT(&o.EndDate, n.EndDate)
-	o.WantActive, o.Displayed = n.WantActive, n.Displayed
-	if n.Eligible != nil {
-		o.Eligible = n.Eligible
-	}
-
-	memSetI(&o.Line, n.Line)
-	memSetS(&o.Connector, n.Connector)
-	memSetS(&o.Account, n.Account)
-	memSetS(&o.Model, n.Model)
-	memSetS(&o.Version, n.Version)
-	memSetS(&o.Type, n.Type)
-	memSetI(&o.ModelYear, n.ModelYear)
-	if n.Powertrain != oem.PowertrainUnknown {
-		o.Powertrain = n.Powertrain
-	}
-
-	if n.BatteryKWh > 0 {
-		o.BatteryKWh = n.BatteryKWh
-	}
-
-	memSetI(&o.RangeKm, n.RangeKm)
-	memSetI(&o.WarrantyKm, n.WarrantyKm)
-	memSetI(&o.WarrantyYears, n.WarrantyYears)
-	memSetS(&o.ImageURL, n.ImageURL)
-	if n.Status != "" {
-		o.Status, o.RawStatus, o.Reason = n.Status, n.RawStatus, n.Reason
-	}
-
-	memSetT(&o.StatusChangedAt, n.StatusChangedAt)
-	memSetT(&o.DescribedAt, n.DescribedAt)
-	memSetT(&o.SeenAt, n.SeenAt)
-	switch {
-	case !n.MissingSince.IsZero():
-		o.MissingSince = n.MissingSince
-	case !n.SeenAt.IsZero():
-		o.MissingSince = time.Time{}
-	}
-
-	o.UpdatedAt = n.UpdatedAt
-	if len(n.Sources) > 0 {
-		src := make(map[oem.Field]string, len(o.Sources)+len(n.Sources))
-		maps.Copy(src, o.Sources)
-		maps.Copy(src, n.Sources)
-		o.Sources = src
-	}
-
-	return o
 }
 
 // normEntry is e as the store keeps it: owner spaces collapsed and spelled
