@@ -184,16 +184,7 @@ func (v *Vehicle) ModelKey() Model {
 // Apply merges a description into the vehicle. Known values are never
 // replaced by unknown ones; the sources of the fields it sets are kept.
 func (v *Vehicle) Apply(info Info, at time.Time) {
-	setS := func(dst *string, src string) {
-		if src != "" {
-			*dst = src
-		}
-	}
-	setI := func(dst *int, src int) {
-		if src > 0 {
-			*dst = src
-		}
-	}
+	setS, setI := keepKnown[string], keepKnown[int]
 
 	setS(&v.Make, info.Make)
 	setS(&v.Model, info.Model)
@@ -241,21 +232,7 @@ type StatusChange struct {
 // MissingSince clears MissingSince; sources merge key by key. Stores use it
 // so that they all agree.
 func MergeVehicle(o, n Vehicle) Vehicle {
-	str := func(dst *string, src string) {
-		if src != "" {
-			*dst = src
-		}
-	}
-	num := func(dst *int, src int) {
-		if src > 0 {
-			*dst = src
-		}
-	}
-	tm := func(dst *time.Time, src time.Time) {
-		if !src.IsZero() {
-			*dst = src
-		}
-	}
+	str, num, tm := keepKnown[string], keepKnown[int], keepKnown[time.Time]
 
 	str(&o.Owner, n.Owner)
 	str(&o.FleetEntry.Make, n.FleetEntry.Make)
@@ -313,4 +290,26 @@ func MergeVehicle(o, n Vehicle) Vehicle {
 	}
 
 	return o
+}
+
+// keepKnown sets *dst to src unless src is the zero value (unknown); a
+// negative number counts as unknown too.
+func keepKnown[T comparable](dst *T, src T) {
+	var zero T
+	if src == zero {
+		return
+	}
+
+	switch n := any(src).(type) {
+	case int:
+		if n < 0 {
+			return
+		}
+	case time.Time:
+		if n.IsZero() {
+			return
+		}
+	}
+
+	*dst = src
 }
