@@ -519,3 +519,42 @@ func TestApplyNotSupported(t *testing.T) {
 		t.Errorf("unchecked vehicle activated %d times, want 1", n)
 	}
 }
+
+// partial answers the first VIN of each Activate call and then fails the
+// call, as a connector working vehicle by vehicle does when stopped.
+type partial struct {
+	*oemtest.Fake
+	err error
+}
+
+func (p partial) Activate(ctx context.Context, vins []oem.VIN) ([]oem.Result, error) {
+	res, err := p.Fake.Activate(ctx, vins[:1])
+	if err != nil {
+		return nil, err
+	}
+
+	return res, p.err
+}
+
+// A call that fails part-way keeps the results it returned; only the VINs
+// without one take its error.
+func TestApplyPartialResults(t *testing.T) {
+	t.Parallel()
+
+	c := partial{Fake: oemtest.NewFake("fake"), err: fmt.Errorf("connection lost: %w", oem.ErrTransient)}
+	p := plan(oem.PlanItem{VIN: vinN(1), Action: oem.ActionActivate},
+		oem.PlanItem{VIN: vinN(2), Action: oem.ActionActivate})
+
+	out, err := applyAll(t, t.Context(), c, p, oem.ApplyOptions{BatchSize: 2, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if o, ok := out[vinN(1)]; !ok || o.Status != oem.StatusPending || o.Err != nil {
+		t.Errorf("answered VIN: %+v, %v; want its result kept", o, ok)
+	}
+
+	if o, ok := out[vinN(2)]; !ok || !errors.Is(o.Err, oem.ErrTransient) || o.Status != oem.StatusError {
+		t.Errorf("unanswered VIN: %+v, %v; want the call's error", o, ok)
+	}
+}

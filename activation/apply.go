@@ -243,16 +243,13 @@ func (r *runner) deactivate(ctx context.Context, batch []oem.VIN) []oem.Outcome 
 }
 
 // outcomes turns one call's results into outcomes, one per VIN of the batch.
+// A call that failed may still have returned results for some VINs (a
+// connector that works vehicle by vehicle and was stopped part-way): those
+// stand, and only the VINs without one take the call's error. Nothing is
+// recorded for a VIN that the run's cancel cut short: the next listing says
+// what the OEM did.
 func (r *runner) outcomes(ctx context.Context, act oem.Action, batch []oem.VIN,
 	res []oem.Result, err error) []oem.Outcome {
-	if err != nil {
-		if cancelled(ctx, err) {
-			return nil
-		}
-
-		return r.failAll(act, batch, err)
-	}
-
 	byVIN := make(map[oem.VIN]oem.Result, len(res))
 	for _, res := range res {
 		if _, asked := r.items[res.VIN]; !asked {
@@ -268,13 +265,14 @@ func (r *runner) outcomes(ctx context.Context, act oem.Action, batch []oem.VIN,
 	for _, vin := range batch {
 		res, ok := byVIN[vin]
 		switch {
-		case ok && res.Err != nil && cancelled(ctx, res.Err):
-			// Cut short by the cancel: the next listing says what the
-			// OEM did; recording "context canceled" would say nothing.
+		case !ok && err != nil && cancelled(ctx, err):
+		case !ok && err != nil:
+			out = append(out, r.failed(act, vin, "", "", err))
 		case !ok && ctx.Err() != nil:
 		case !ok:
 			out = append(out, r.failed(act, vin, "", "",
 				fmt.Errorf("%s: no result for %s: %w", r.c.Name(), vin, oem.ErrTransient)))
+		case res.Err != nil && cancelled(ctx, res.Err):
 		case res.Err != nil:
 			out = append(out, r.failed(act, vin, res.Status, res.Reason, res.Err, res.Raw))
 		default:

@@ -57,6 +57,13 @@ func (c *Connector) each(ctx context.Context, op string, vins []oem.VIN,
 
 		r := one(vin)
 		if err := ctx.Err(); err != nil {
+			// What BMW answered for this vehicle before the cancel stands
+			// (an ineligible refusal, say); a step the cancel cut off is
+			// left out, for the next run's listing to tell.
+			if r.Err == nil || !errors.Is(r.Err, context.Canceled) && !errors.Is(r.Err, context.DeadlineExceeded) {
+				out = append(out, r)
+			}
+
 			return out, fmt.Errorf("bmw: %s: %w", op, err)
 		}
 
