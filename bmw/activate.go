@@ -165,9 +165,9 @@ func (c *Connector) register(ctx context.Context, vin oem.VIN) (oem.Result, bool
 
 	_, err := c.http.Do(ctx, httpx.Request{
 		Op: "register vehicle", Method: http.MethodPost, Path: "/vehicle",
-		// TODO: licence plate, note and contract end are not sent:
-		// Activate receives VINs only. BMW accepts the VIN alone.
-		JSON: registerRequest{VIN: string(vin)},
+		// The plate, the owner as the note and the contract's end come
+		// from the wanted fleet when the Ingester handed it over.
+		JSON: c.registerBody(vin),
 	})
 	if err == nil {
 		return oem.Result{}, false

@@ -336,3 +336,33 @@ func TestDeactivate(t *testing.T) {
 		}
 	})
 }
+
+// The wanted fleet's plate, owner and contract end go with the
+// registration (oem.EntryUser), as the old module sent them.
+func TestActivateSendsFleetDetails(t *testing.T) {
+	t.Parallel()
+
+	e := newEnv(t, bmwtest.Options{})
+	e.sim.Add(bev(vin(1), ""), bev(vin(2), ""))
+	c := e.connector(t)
+
+	end := time.Date(2027, 4, 3, 0, 0, 0, 0, time.UTC)
+	if err := c.UseEntries([]oem.FleetEntry{{VIN: vin(1), Owner: "Ayvens", LicencePlate: "AB-123-CD", EndDate: end}}); err != nil {
+		t.Fatal(err)
+	}
+
+	res, err := c.Activate(t.Context(), []oem.VIN{vin(1), vin(2)})
+	if err != nil || len(res) != 2 {
+		t.Fatalf("Activate = %+v, %v", res, err)
+	}
+
+	plate, note, contractEnd, ok := e.sim.Record(string(vin(1)))
+	if !ok || plate != "AB-123-CD" || note != "Ayvens" || contractEnd != "2027-04-03" {
+		t.Errorf("record = %q %q %q %v", plate, note, contractEnd, ok)
+	}
+
+	// A VIN the fleet says nothing of is registered with the VIN alone.
+	if plate, note, contractEnd, ok := e.sim.Record(string(vin(2))); !ok || plate != "" || note != "" || contractEnd != "" {
+		t.Errorf("bare record = %q %q %q %v", plate, note, contractEnd, ok)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/vehicleinfo/ingest/internal/httpx"
 	"github.com/vehicleinfo/ingest/internal/jsonx"
@@ -61,6 +62,38 @@ type Connector struct {
 	// activation right after an eligibility check does not ask again:
 	// every BMW call is billed.
 	checked sync.Map // oem.VIN → checkedAnswer
+
+	// entries holds the wanted fleet's details per VIN (oem.EntryUser),
+	// sent with each registration.
+	entries sync.Map // oem.VIN → oem.FleetEntry
+}
+
+// UseEntries keeps the wanted fleet's licence plates, owners and contract
+// ends, to send with each vehicle's registration (oem.EntryUser).
+func (c *Connector) UseEntries(entries []oem.FleetEntry) error {
+	for _, e := range entries {
+		c.entries.Store(e.VIN, e)
+	}
+
+	return nil
+}
+
+// registration body for vin, with what the wanted fleet says of it.
+func (c *Connector) registerBody(vin oem.VIN) registerRequest {
+	body := registerRequest{VIN: string(vin)}
+	v, ok := c.entries.Load(vin)
+	if !ok {
+		return body
+	}
+
+	e := v.(oem.FleetEntry)
+	body.LicencePlate = e.LicencePlate
+	body.Note = e.Owner
+	if !e.EndDate.IsZero() {
+		body.Contract = &registerContract{EndDate: e.EndDate.Format(time.DateOnly)}
+	}
+
+	return body
 }
 
 // Option adjusts a Connector at construction.

@@ -61,8 +61,19 @@ type vinCheckAnswer struct {
 	ExtendedCapability jsonx.Bool `json:"extended_capability"`
 }
 
+// registerRequest is the body of POST /vehicle. Every member but the VIN
+// is optional; BMW keeps them on the vehicle's record.
 type registerRequest struct {
-	VIN string `json:"vin"`
+	VIN          string            `json:"vin"`
+	LicencePlate string            `json:"licence_plate,omitempty"`
+	Note         string            `json:"note,omitempty"`
+	Contract     *registerContract `json:"contract,omitempty"`
+}
+
+type registerContract struct {
+	// EndDate is a calendar date, YYYY-MM-DD. [guess: the old module sent
+	// the spreadsheet's date; ISO is the safe reading.]
+	EndDate string `json:"end_date"`
 }
 
 type vehicleAnswer struct {

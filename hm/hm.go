@@ -148,6 +148,23 @@ func (c *Connector) SetBrands(m map[oem.VIN]string) error {
 	return nil
 }
 
+// UseEntries takes the wanted fleet's makes as the brands of their VINs
+// (oem.EntryUser); see SetBrands.
+func (c *Connector) UseEntries(entries []oem.FleetEntry) error {
+	brands := make(map[oem.VIN]string, len(entries))
+	for _, e := range entries {
+		if e.Make != "" {
+			brands[e.VIN] = e.Make
+		}
+	}
+
+	if len(brands) == 0 {
+		return nil
+	}
+
+	return c.SetBrands(brands)
+}
+
 // brandOf returns the clearance brand for vin: the caller's, else the WMI's.
 func (c *Connector) brandOf(vin oem.VIN) (string, error) {
 	c.mu.RLock()

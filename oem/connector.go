@@ -65,14 +65,16 @@ type Concurrency interface {
 	Concurrency() int
 }
 
-// BrandSetter is the optional capability of taking each vehicle's make from
-// the wanted fleet, for OEM APIs that need the brand with the VIN (High
-// Mobility's clearance). The Ingester calls it once per run, before
-// planning, with the makes of the wanted vehicles routed to the connector;
-// a make the connector cannot use is named in the error and that vehicle
-// falls back to what the connector knows (its VIN's WMI).
-type BrandSetter interface {
-	SetBrands(brands map[VIN]string) error
+// EntryUser is the optional capability of taking what the wanted fleet says
+// about the vehicles routed to the connector, for OEM APIs that want more
+// than the VIN: High Mobility's clearance needs the brand, BMW's
+// registration takes the licence plate and the contract's end. The
+// Ingester calls UseEntries once per run, before planning, with the
+// entries routed to the connector. An error names what the connector could
+// not use (a brand it does not know, say); those vehicles fall back to what
+// the connector knows by itself, and the run goes on.
+type EntryUser interface {
+	UseEntries(entries []FleetEntry) error
 }
 
 // Unimplemented can be embedded in a Connector to get "not supported"

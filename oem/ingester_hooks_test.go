@@ -11,8 +11,9 @@ import (
 	"github.com/vehicleinfo/ingest/oem/oemtest"
 )
 
-// brandFake is a fake connector that takes brands, as High Mobility does.
-type brandFake struct {
+// entryFake is a fake connector that takes the wanted entries, as High
+// Mobility (brands) and BMW (plates) do.
+type entryFake struct {
 	oem.Connector
 
 	mu     sync.Mutex
@@ -20,17 +21,22 @@ type brandFake struct {
 	calls  int
 }
 
-func (b *brandFake) SetBrands(m map[oem.VIN]string) error {
+func (b *entryFake) UseEntries(entries []oem.FleetEntry) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 
 	b.calls++
-	b.brands = m
+	b.brands = map[oem.VIN]string{}
+	for _, e := range entries {
+		if e.Make != "" {
+			b.brands[e.VIN] = e.Make
+		}
+	}
 
 	return errors.New("brand \"Acme\" is not accepted")
 }
 
-func TestIngesterHandsMakesToBrandSetter(t *testing.T) {
+func TestIngesterHandsEntriesToEntryUser(t *testing.T) {
 	t.Parallel()
 
 	ford, kia, noMake := mkVIN("WF0", 1), mkVIN("KNA", 2), mkVIN("YV1", 3)
@@ -39,7 +45,7 @@ func TestIngesterHandsMakesToBrandSetter(t *testing.T) {
 		oem.FleetEntry{VIN: kia, Owner: "A", Make: oem.MakeKia, WantActive: true},
 		oem.FleetEntry{VIN: noMake, Owner: "A", WantActive: true})
 	f := newFake("hm")
-	bf := &brandFake{Connector: f}
+	bf := &entryFake{Connector: f}
 
 	rep, err := newIngester(t, s, nil, []oem.Connector{bf}).Run(t.Context(), oem.RunOptions{})
 	if err != nil {
@@ -52,7 +58,7 @@ func TestIngesterHandsMakesToBrandSetter(t *testing.T) {
 	}
 
 	if bf.calls != 1 || len(bf.brands) != 2 || bf.brands[ford] != oem.MakeFord || bf.brands[kia] != oem.MakeKia {
-		t.Fatalf("SetBrands called %d times with %v", bf.calls, bf.brands)
+		t.Fatalf("UseEntries called %d times, brands %v", bf.calls, bf.brands)
 	}
 }
 

@@ -66,7 +66,7 @@ func (p *pipeline) run(ctx context.Context) {
 
 	p.b.update(p.name, func(cr *ConnectorReport) { cr.Vehicles = len(p.jobs) })
 	cctx := WithRequestCounter(ctx, p.counters[p.name])
-	p.setBrands(log)
+	p.useEntries(log)
 
 	p.progress(PhaseListing, 0, 0)
 	observed, listErrs, records, err := p.list(cctx)
@@ -135,26 +135,20 @@ func (p *pipeline) run(ctx context.Context) {
 
 // finish saves every vehicle not saved yet, waits for the writes, and
 // counts final statuses.
-// setBrands hands the wanted fleet's makes to a connector that takes them.
-func (p *pipeline) setBrands(log *slog.Logger) {
-	bs, ok := p.conn.(BrandSetter)
-	if !ok {
+// useEntries hands the wanted entries to a connector that takes them.
+func (p *pipeline) useEntries(log *slog.Logger) {
+	eu, ok := p.conn.(EntryUser)
+	if !ok || len(p.jobs) == 0 {
 		return
 	}
 
-	brands := make(map[VIN]string, len(p.jobs))
-	for _, j := range p.jobs {
-		if j.entry.Make != "" {
-			brands[j.entry.VIN] = j.entry.Make
-		}
+	entries := make([]FleetEntry, len(p.jobs))
+	for k, j := range p.jobs {
+		entries[k] = j.entry
 	}
 
-	if len(brands) == 0 {
-		return
-	}
-
-	if err := bs.SetBrands(brands); err != nil {
-		log.Warn("some makes are not usable by the connector; their VINs' makes are used", "error", err)
+	if err := eu.UseEntries(entries); err != nil {
+		log.Warn("the connector could not use all of the wanted fleet's details", "error", err)
 	}
 }
 

@@ -261,6 +261,20 @@ func (s *Sim) Add(specs ...simkit.Spec) {
 	}
 }
 
+// Record returns what BMW keeps of a registered vehicle's details: its
+// licence plate, note and contract end.
+func (s *Sim) Record(vin string) (plate, note, contractEnd string, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	v, found := s.vehicles[strings.ToUpper(vin)]
+	if !found || !v.Registered {
+		return "", "", "", false
+	}
+
+	return v.LicencePlate, v.Note, v.ContractEnd, true
+}
+
 // State is the OEM-side state of a vehicle: "unregistered", "registered"
 // (not in a fleet), "in_fleet:<fleet name>" or "deleting"; false for a VIN
 // the simulator was never told about.
