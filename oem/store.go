@@ -100,3 +100,14 @@ func OwnerMatches(filter, owner string) bool {
 
 	return equalFoldTrim(f, owner)
 }
+
+// Locker is the optional capability of a Store to hold named locks that
+// every process sharing the store respects, so that two runs (two
+// replicas, two scripts) never work on the same connector at once and ask
+// an OEM twice for the same change. A holder that dies releases its locks.
+type Locker interface {
+	// TryLock takes the lock named key without waiting. It reports false
+	// when another holder has it. The returned unlock releases it; it is
+	// safe to call more than once.
+	TryLock(ctx context.Context, key string) (unlock func(), ok bool, err error)
+}
