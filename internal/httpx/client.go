@@ -509,6 +509,13 @@ func (c *Client) newRequest(ctx context.Context, r Request, tok *oauth2.Token) (
 		} else {
 			req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 		}
+
+		// An OEM that echoes the token in an error must not put it in
+		// our errors and logs: whatever credential went out is redacted.
+		c.red.Learn(tok.AccessToken)
+		if _, cred, ok := strings.Cut(req.Header.Get("Authorization"), " "); ok {
+			c.red.Learn(cred)
+		}
 	}
 
 	return req, nil

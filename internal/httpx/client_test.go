@@ -500,3 +500,33 @@ func TestCancelDuringRetryWait(t *testing.T) {
 		t.Fatalf("took %v, %d requests", time.Since(start), s.Counters.Get("GET /ok"))
 	}
 }
+
+// A session token the OEM echoes back in an error body is redacted from
+// the error, whatever its shape.
+func TestEchoedTokenIsRedacted(t *testing.T) {
+	t.Parallel()
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /echo-token", func(w http.ResponseWriter, r *http.Request) {
+		simkit.WriteJSON(w, 401, map[string]string{"message": "token " + r.Header.Get("Authorization")[7:] + " is not valid"})
+	})
+	s, err := simkit.Start(mux, simkit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+
+	cfg := fastConfig(s.URL())
+	cfg.Tokens = oauth2.StaticTokenSource(&oauth2.Token{AccessToken: "opaque-session-4711"})
+	c := newClient(t, cfg)
+
+	_, err = c.Do(t.Context(), Request{Op: "get", Method: "GET", Path: "/echo-token"})
+	if err == nil || strings.Contains(err.Error(), "opaque-session-4711") {
+		t.Fatalf("err = %v", err)
+	}
+
+	var ae *oem.APIError
+	if !errors.As(err, &ae) || strings.Contains(ae.Snippet, "opaque-session-4711") || !strings.Contains(ae.Message, redacted) {
+		t.Fatalf("api error %+v", ae)
+	}
+}

@@ -2,6 +2,8 @@ package httpx
 
 import (
 	"net/http"
+	"slices"
+	"sync"
 	"net/url"
 	"regexp"
 	"strings"
@@ -30,6 +32,34 @@ var jwtRe = regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za
 // literal value it was told about.
 type Redactor struct {
 	literals []string
+
+	// learned are credentials seen at run time (session tokens the OEM
+	// handed out), newest last, bounded by maxLearned.
+	mu      sync.RWMutex
+	learned []string
+}
+
+// maxLearned bounds the run-time credentials a Redactor remembers.
+const maxLearned = 32
+
+// Learn adds a credential seen at run time (a session token) to what is
+// redacted. Short values are ignored, as in NewRedactor.
+func (r *Redactor) Learn(secret string) {
+	if r == nil || len(secret) < 8 {
+		return
+	}
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+
+	if slices.Contains(r.learned, secret) {
+		return
+	}
+
+	r.learned = append(r.learned, secret)
+	if len(r.learned) > maxLearned {
+		r.learned = r.learned[len(r.learned)-maxLearned:]
+	}
 }
 
 // NewRedactor returns a Redactor that also removes each literal (passwords,
@@ -54,6 +84,14 @@ func (r *Redactor) String(s string) string {
 
 	for _, l := range r.literalsOrNil() {
 		s = strings.ReplaceAll(s, l, redacted)
+	}
+
+	if r != nil {
+		r.mu.RLock()
+		for _, l := range r.learned {
+			s = strings.ReplaceAll(s, l, redacted)
+		}
+		r.mu.RUnlock()
 	}
 
 	s = secretKeyRe.ReplaceAllString(s, `"$1":"`+redacted+`"`)
