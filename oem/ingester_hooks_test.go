@@ -3,6 +3,7 @@ package oem_test
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -116,5 +117,53 @@ func TestIngesterCountsUnsupportedApart(t *testing.T) {
 
 	if v := vehicle(t, s, a); v.Status != oem.StatusInactive || !strings.Contains(v.Reason, "must share") {
 		t.Fatalf("vehicle %s %q", v.Status, v.Reason)
+	}
+}
+
+// An OEM that answers descriptions with a spent rate limit, or fails them
+// again and again, is not asked once per vehicle: its descriptions stop and
+// the connector is reported failed with the reason (CASES 15, 16).
+func TestIngesterStopsDescriptionsOnRateLimit(t *testing.T) {
+	t.Parallel()
+
+	for _, tc := range []struct {
+		name string
+		err  error
+	}{
+		{"rate limited", &oem.APIError{Connector: "bmw", StatusCode: 429, Kind: oem.ErrRateLimited}},
+		{"down", &oem.APIError{Connector: "bmw", StatusCode: 502, Kind: oem.ErrTransient}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+
+			var entries []oem.FleetEntry
+			f := newFake("bmw")
+			for n := range 100 {
+				v := mkVIN("WBA", n)
+				entries = append(entries, wanted(v, "A", true))
+				f.SetStatus(v, oem.StatusActive).FailVehicle(oemtest.MethodDescribe, v, tc.err)
+			}
+
+			s := newStore(t, entries...)
+			rep, err := newIngester(t, s, nil, []oem.Connector{f}).Run(t.Context(), oem.RunOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			// Ten batches; the ones in flight when the breaker trips
+			// finish, and no new one starts.
+			if calls := f.Calls(oemtest.MethodDescribe); calls > oem.DefaultConcurrency+1 {
+				t.Errorf("%d describe calls for 10 batches; want at most the ones in flight", calls)
+			}
+
+			if !slices.Contains(rep.Failed, "bmw") || !strings.Contains(rep.Connectors["bmw"].Error, "descriptions stopped") {
+				t.Errorf("failed %v, error %q", rep.Failed, rep.Connectors["bmw"].Error)
+			}
+
+			// What was done before the stop is kept: every vehicle active.
+			if n := rep.Connectors["bmw"].Statuses[oem.StatusActive]; n != 100 {
+				t.Errorf("%d active, want 100", n)
+			}
+		})
 	}
 }

@@ -398,12 +398,18 @@ func (p *pipeline) describeAll(ctx context.Context) {
 	)
 
 	p.progress(PhaseDescribing, 0, total)
+	var breakers []*breaker
 	for _, name := range slices.Sorted(maps.Keys(byConn)) {
 		dc := p.i.conns[name]
 		sem := p.sems[name]
-		dctx := WithRequestKind(WithRequestCounter(ctx, p.counters[name]), RequestDescription)
+		dctx, cancel := context.WithCancel(WithRequestKind(WithRequestCounter(ctx, p.counters[name]),
+			RequestDescription))
+		defer cancel()
+
+		br := &breaker{cancel: cancel}
+		breakers = append(breakers, br)
 		vins, size := byConn[name], p.i.batchSize(dc)
-		for start := 0; start < len(vins) && !stopped; start += size {
+		for start := 0; start < len(vins) && !stopped && br.err() == nil; start += size {
 			batch := vins[start:min(start+size, len(vins))]
 			select {
 			case sem <- struct{}{}:
@@ -422,7 +428,7 @@ func (p *pipeline) describeAll(ctx context.Context) {
 					}
 				}()
 
-				n := p.describe(dctx, dc, batch)
+				n := p.describe(dctx, dc, batch, br)
 
 				doneMu.Lock()
 				done += n
@@ -433,11 +439,66 @@ func (p *pipeline) describeAll(ctx context.Context) {
 	}
 
 	wg.Wait()
+
+	for k, name := range slices.Sorted(maps.Keys(byConn)) {
+		if err := breakers[k].err(); err != nil {
+			p.i.log.Warn("descriptions stopped", "connector", name, "error", err)
+			p.b.fail(name, fmt.Errorf("%s: descriptions stopped: %w", name, err))
+		}
+	}
+}
+
+// breakerTransients is how many transient failures in a row stop a
+// connector's descriptions: an endpoint that is down is not asked once per
+// vehicle.
+const breakerTransients = 10
+
+// breaker stops a connector's descriptions at the first rate-limit or
+// quota answer that outlasted the retries (CASES 15, 16), or after
+// breakerTransients transient failures in a row.
+type breaker struct {
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	inARow  int
+	stopped error
+}
+
+// record notes one description's outcome (nil for a success).
+func (b *breaker) record(err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+
+	switch {
+	case b.stopped != nil:
+		return
+	case err == nil:
+		b.inARow = 0
+		return
+	case errors.Is(err, ErrRateLimited), errors.Is(err, ErrQuotaExhausted):
+		b.stopped = err
+	case errors.Is(err, ErrTransient):
+		b.inARow++
+		if b.inARow >= breakerTransients {
+			b.stopped = fmt.Errorf("%d transient failures in a row, the last: %w", b.inARow, err)
+		}
+	}
+
+	if b.stopped != nil {
+		b.cancel()
+	}
+}
+
+func (b *breaker) err() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+
+	return b.stopped
 }
 
 // describe describes one batch and queues the described vehicles. It
 // returns how many VINs it dealt with.
-func (p *pipeline) describe(ctx context.Context, dc Connector, batch []VIN) int {
+func (p *pipeline) describe(ctx context.Context, dc Connector, batch []VIN, br *breaker) int {
 	want := make(map[VIN]bool, len(batch))
 	for _, v := range batch {
 		want[v] = true
@@ -450,8 +511,9 @@ func (p *pipeline) describe(ctx context.Context, dc Connector, batch []VIN) int 
 			if ve, ok := AsVehicleError(err); ok {
 				// A connector that cannot describe says so for every
 				// vehicle, every run: not worth counting as an error.
-				if want[ve.VIN] && !errors.Is(ve, ErrNotSupported) {
+				if want[ve.VIN] && !errors.Is(ve, ErrNotSupported) && ctx.Err() == nil {
 					p.b.countError(ve, 1)
+					br.record(ve)
 				}
 
 				delete(want, ve.VIN)
@@ -463,6 +525,7 @@ func (p *pipeline) describe(ctx context.Context, dc Connector, batch []VIN) int 
 				p.i.log.Warn("describe failed", "connector", dc.Name(), "vins", len(want),
 					"error", err)
 				p.b.countError(err, len(want))
+				br.record(err)
 			}
 
 			break
@@ -481,6 +544,7 @@ func (p *pipeline) describe(ctx context.Context, dc Connector, batch []VIN) int 
 
 		p.queue(st)
 		described++
+		br.record(nil)
 	}
 
 	p.b.update(dc.Name(), func(cr *ConnectorReport) { cr.Described += described })
