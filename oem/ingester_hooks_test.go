@@ -1,6 +1,7 @@
 package oem_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -165,5 +166,71 @@ func TestIngesterStopsDescriptionsOnRateLimit(t *testing.T) {
 				t.Errorf("%d active, want 100", n)
 			}
 		})
+	}
+}
+
+// lockingStore is a store whose lock on one connector is held elsewhere.
+type lockingStore struct {
+	*oemtest.MemStore
+
+	mu       sync.Mutex
+	held     map[string]bool
+	released []string
+}
+
+func (s *lockingStore) TryLock(_ context.Context, key string) (func(), bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	if s.held[key] {
+		return nil, false, nil
+	}
+
+	s.held[key] = true
+
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+
+		delete(s.held, key)
+		s.released = append(s.released, key)
+	}, true, nil
+}
+
+// A connector another run is working on is skipped with a conflict; the
+// others run, and release their locks.
+func TestIngesterTakesRunLocks(t *testing.T) {
+	t.Parallel()
+
+	a, b := mkVIN("WBA", 1), mkVIN("5YJ", 2)
+	s := &lockingStore{MemStore: newStore(t, wanted(a, "A", true), wanted(b, "A", true)),
+		held: map[string]bool{"vehicleinfo/connector/bmw": true}}
+	bmw, tesla := newFake("bmw"), newFake("tesla")
+
+	rep, err := newIngester(t, s, nil, []oem.Connector{bmw, tesla}).Run(t.Context(), oem.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if !slices.Equal(rep.Failed, []string{"bmw"}) || rep.Errors["conflict"] != 1 ||
+		!strings.Contains(rep.Connectors["bmw"].Error, "another run") {
+		t.Fatalf("failed %v, errors %v, bmw error %q", rep.Failed, rep.Errors, rep.Connectors["bmw"].Error)
+	}
+
+	if bmw.Calls(oemtest.MethodFleet) != 0 || bmw.Calls(oemtest.MethodActivate) != 0 {
+		t.Fatal("the locked connector was called")
+	}
+
+	if tesla.Calls(oemtest.MethodActivate) != 1 || !slices.Equal(s.released, []string{"vehicleinfo/connector/tesla"}) {
+		t.Fatalf("tesla activations %d, released %v", tesla.Calls(oemtest.MethodActivate), s.released)
+	}
+
+	// A dry run takes no lock: it changes nothing.
+	if _, err := newIngester(t, s, nil, []oem.Connector{bmw}).Run(t.Context(), oem.RunOptions{DryRun: true}); err != nil {
+		t.Fatal(err)
+	}
+
+	if bmw.Calls(oemtest.MethodFleet) != 1 {
+		t.Fatal("dry run did not list")
 	}
 }

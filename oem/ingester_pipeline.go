@@ -66,6 +66,16 @@ func (p *pipeline) run(ctx context.Context) {
 
 	p.b.update(p.name, func(cr *ConnectorReport) { cr.Vehicles = len(p.jobs) })
 	cctx := WithRequestCounter(ctx, p.counters[p.name])
+
+	unlock, err := p.lock(ctx)
+	if err != nil {
+		log.Warn("connector skipped", "error", err)
+		p.b.fail(p.name, err)
+
+		return
+	}
+	defer unlock()
+
 	p.useEntries(log)
 
 	p.progress(PhaseListing, 0, 0)
@@ -135,6 +145,27 @@ func (p *pipeline) run(ctx context.Context) {
 
 // finish saves every vehicle not saved yet, waits for the writes, and
 // counts final statuses.
+// lock takes the store's lock on the connector, when the store has locks
+// and the run changes things: two runs working on one connector at once
+// would both ask the OEM for every change.
+func (p *pipeline) lock(ctx context.Context) (func(), error) {
+	lk, ok := p.i.store.(Locker)
+	if !ok || p.dry {
+		return func() {}, nil
+	}
+
+	unlock, held, err := lk.TryLock(ctx, "vehicleinfo/connector/"+p.name)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%s: take the run lock: %w", p.name, err)
+	case !held:
+		return nil, fmt.Errorf("%s: another run is working on this connector; try again when it is done: %w",
+			p.name, ErrConflict)
+	}
+
+	return unlock, nil
+}
+
 // useEntries hands the wanted entries to a connector that takes them.
 func (p *pipeline) useEntries(log *slog.Logger) {
 	eu, ok := p.conn.(EntryUser)
