@@ -180,6 +180,20 @@ func (s *DB) DB() *sqlx.DB { return s.db }
 
 var schemeRE = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*):`)
 
+// kv matches lib/pq's key=value connection strings: a known key first.
+var kv = regexp.MustCompile(`^(host|hostaddr|port|dbname|user|password|sslmode|connect_timeout|application_name)=`)
+
+// kvHost is the host of a key=value DSN, for messages ("" when none).
+func kvHost(dsn string) string {
+	for _, f := range strings.Fields(dsn) {
+		if h, ok := strings.CutPrefix(f, "host="); ok {
+			return h
+		}
+	}
+
+	return "the default host"
+}
+
 // parseDSN picks the dialect and returns the DSN to hand to the driver and
 // a description of where it points that is safe to print.
 func parseDSN(dsn string) (dialect, string, string, error) {
@@ -206,6 +220,12 @@ func parseDSN(dsn string) (dialect, string, string, error) {
 
 		return sqliteDSN(path)
 	case "file", "":
+		if kv.MatchString(dsn) {
+			// lib/pq's key=value form ("host=… dbname=…"): PostgreSQL,
+			// never a file named after it.
+			return postgres, dsn, "at " + kvHost(dsn), nil
+		}
+
 		return sqliteDSN(dsn)
 	}
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -492,4 +493,25 @@ func TestClock(t *testing.T) {
 			t.Errorf("Run = %+v, %v; want started and finished at %v, state ok", r, err, at)
 		}
 	})
+}
+
+// lib/pq's key=value form opens PostgreSQL, never a SQLite file named after
+// the DSN (password and all).
+func TestOpenKeyValueDSN(t *testing.T) {
+	t.Parallel()
+
+	// A closed port: the point is which driver is used, not the server.
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+
+	const dsn = "host=127.0.0.1 port=1 user=postgres password=fake-pw-77 dbname=test sslmode=disable"
+	_, err := store.Open(ctx, dsn)
+	if err == nil || strings.Contains(err.Error(), "fake-pw-77") || !strings.Contains(err.Error(), "127.0.0.1") {
+		t.Fatalf("Open(key=value) err = %v; want a PostgreSQL connection error naming the host, not the password", err)
+	}
+
+	if _, err := os.Stat(dsn); err == nil {
+		os.Remove(dsn)
+		t.Fatal("Open created a SQLite file named after the DSN")
+	}
 }
