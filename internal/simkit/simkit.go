@@ -168,6 +168,9 @@ type Server struct {
 	opts Options
 	hs   *httptest.Server
 
+	closing   chan struct{} // closed by Close
+	closeOnce sync.Once
+
 	mu          sync.Mutex
 	faults      []*Fault
 	windowStart time.Time
@@ -181,7 +184,7 @@ func Start(mux *http.ServeMux, opts Options) (*Server, error) {
 		opts.Clock = &Clock{}
 	}
 
-	s := &Server{Counters: &Counters{}, mux: mux, opts: opts}
+	s := &Server{Counters: &Counters{}, mux: mux, opts: opts, closing: make(chan struct{})}
 	hs := httptest.NewUnstartedServer(s)
 	if opts.Addr != "" {
 		host, _, err := net.SplitHostPort(opts.Addr)
@@ -216,6 +219,7 @@ func (s *Server) Client() *http.Client { return s.hs.Client() }
 
 // Close stops the server.
 func (s *Server) Close() {
+	s.closeOnce.Do(func() { close(s.closing) })
 	s.hs.CloseClientConnections()
 	s.hs.Close()
 }
@@ -254,9 +258,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	if f := s.takeFault(pattern); f != nil {
 		if f.Delay > 0 {
+			// A POST whose body was not read does not see its client
+			// leave, so Close must end the wait too.
 			select {
 			case <-time.After(f.Delay):
 			case <-r.Context().Done():
+				return
+			case <-s.closing:
 				return
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -154,4 +155,35 @@ func TestOnlyLoopback(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
+}
+
+// Close ends a delay fault's wait even for a POST whose body the fault
+// never read, so a test cannot hang on it.
+func TestCloseEndsDelays(t *testing.T) {
+	t.Parallel()
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /x", func(w http.ResponseWriter, r *http.Request) {})
+	s, err := Start(mux, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	s.AddFault(Fault{Endpoint: "POST /x", Delay: 10 * time.Minute})
+	go func() {
+		resp, err := s.Client().Post(s.URL()+"/x", "application/json", strings.NewReader(`{"a":1}`))
+		if err == nil {
+			resp.Body.Close()
+		}
+	}()
+
+	time.Sleep(100 * time.Millisecond)
+	done := make(chan struct{})
+	go func() { s.Close(); close(done) }()
+
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close waited for the delay fault")
+	}
 }
