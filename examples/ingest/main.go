@@ -100,7 +100,14 @@ func run(args []string, stdout, stderr io.Writer, getenv func(string) string) in
 	ctx, stop := interruptContext(j.say, j.quit)
 	defer stop()
 
-	return j.do(ctx)
+	code := j.do(ctx)
+	if ctx.Err() != nil {
+		// Interrupted, whatever step it stopped (opening the store,
+		// importing the fleet, the run itself).
+		return exitInterrupted
+	}
+
+	return code
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
