@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 type nopConnector struct {
@@ -147,5 +148,27 @@ func TestOpenHandsOptionsToDrivers(t *testing.T) {
 	got = OpenOptions{}
 	if _, err := r.Open("x", func(string) string { return "1" }, WithConnectorLogger(l)); err != nil || got.Logger != l {
 		t.Fatalf("Open did not hand the logger: %v", err)
+	}
+}
+
+func TestVehicleApplyRefusesImplausibleValues(t *testing.T) {
+	t.Parallel()
+
+	at := time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)
+	v := Vehicle{BatteryKWh: 42.2, ModelYear: 2021}
+	v.Apply(Info{BatteryKWh: 42000, ModelYear: 1 << 40, RangeKm: 99999, WarrantyYears: 800,
+		Model: "  MEGANE\n  E-TECH ", Version: "R135\n"}, at)
+
+	if v.BatteryKWh != 42.2 || v.ModelYear != 2021 || v.RangeKm != 0 || v.WarrantyYears != 0 {
+		t.Fatalf("implausible values taken: %+v", v)
+	}
+
+	if v.Model != "MEGANE E-TECH" || v.Version != "R135" {
+		t.Fatalf("codes not tidied: %q %q", v.Model, v.Version)
+	}
+
+	v.Apply(Info{BatteryKWh: 52, ModelYear: 2028}, at)
+	if v.BatteryKWh != 52 || v.ModelYear != 2028 {
+		t.Fatalf("plausible values refused: %+v", v)
 	}
 }

@@ -183,8 +183,16 @@ func (v *Vehicle) ModelKey() Model {
 
 // Apply merges a description into the vehicle. Known values are never
 // replaced by unknown ones; the sources of the fields it sets are kept.
+//
+// Values no vehicle can have are not taken as facts (CASES 14): a model
+// year before 1980 or more than two years ahead, a capacity outside
+// PlausibleKWh, a range over 2,000 km, a warranty over 1,000,000 km or 30
+// years. Model, version and type codes are trimmed and their inner white
+// space collapsed (CASES 13).
 func (v *Vehicle) Apply(info Info, at time.Time) {
-	setS, setI := keepKnown[string], keepKnown[int]
+	setS := func(dst *string, src string) { keepKnown(dst, normalizeSpace(src)) }
+	setI := keepKnown[int]
+	info = plausible(info, at)
 
 	setS(&v.Make, info.Make)
 	setS(&v.Model, info.Model)
@@ -312,4 +320,37 @@ func keepKnown[T comparable](dst *T, src T) {
 	}
 
 	*dst = src
+}
+
+// PlausibleKWh bounds the battery capacities taken as facts: a value
+// outside it is a unit mix-up or a placeholder, not a battery.
+var PlausibleKWh = [2]float64{5, 250}
+
+// plausible zeroes, in a copy of info, the values no vehicle can have.
+func plausible(info Info, at time.Time) Info {
+	if at.IsZero() {
+		at = time.Now()
+	}
+
+	if y := info.ModelYear; y != 0 && (y < 1980 || y > at.Year()+2) {
+		info.ModelYear = 0
+	}
+
+	if k := info.BatteryKWh; k != 0 && (k < PlausibleKWh[0] || k > PlausibleKWh[1]) {
+		info.BatteryKWh = 0
+	}
+
+	if info.RangeKm > 2000 {
+		info.RangeKm = 0
+	}
+
+	if info.WarrantyKm > 1_000_000 {
+		info.WarrantyKm = 0
+	}
+
+	if info.WarrantyYears > 30 {
+		info.WarrantyYears = 0
+	}
+
+	return info
 }
