@@ -80,14 +80,17 @@ type listed struct {
 
 // listAccount reads every page of one account's listing. A record without
 // a usable VIN is a *VehicleError in bad; any failed page fails the whole
-// account.
+// account, and so does a listing that ends early (CASES 5): a page whose
+// response is null or not a list, an empty page that the page before named
+// as the next one, or a last page reached with fewer vehicles than a page
+// announced in count, or before the page number a page announced in pages.
 func (c *Connector) listAccount(ctx context.Context, account string) ([]listed, []error, error) {
 	var (
 		out     []listed
 		bad     []error
 		byVIN   = make(map[oem.VIN]bool)
 		prevIDs string
-		records int64
+		tally   listingTally
 	)
 
 	page := 1
@@ -104,9 +107,19 @@ func (c *Connector) listAccount(ctx context.Context, account string) ([]listed, 
 			return nil, nil, fmt.Errorf("page %d: %w", page, err)
 		}
 
-		records += int64(len(p.Response))
-		ids := make([]string, 0, len(p.Response))
-		for _, v := range p.Response {
+		items, err := p.vehicles()
+		if err != nil {
+			return nil, nil, fmt.Errorf("page %d: %w: %w", page, err, oem.ErrTransient)
+		}
+
+		if len(items) == 0 && tally.next == page {
+			return nil, nil, fmt.Errorf("page %d is empty, though page %d named it as the next: %w",
+				page, tally.prev, oem.ErrTransient)
+		}
+
+		tally.note(page, len(items), p)
+		ids := make([]string, 0, len(items))
+		for _, v := range items {
 			id := string(v.ID)
 			if id == "" {
 				id = v.IDS.V
@@ -141,15 +154,16 @@ func (c *Connector) listAccount(ctx context.Context, account string) ([]listed, 
 
 		prevIDs = joined
 
-		next, more, err := nextPage(page, len(p.Response), c.cfg.PageSize, p.Pagination)
+		next, more, err := nextPage(page, len(items), c.cfg.PageSize, p.Pagination)
 		if err != nil {
 			return nil, nil, err
 		}
 
-		if !more {
-			if total := totalCount(p); total > 0 && records < total {
-				return nil, nil, fmt.Errorf("listing ended after %d of %d vehicles: %w",
-					records, total, oem.ErrTransient)
+		// An empty page is the end: nothing is asked past it, and whether
+		// the listing is whole is for the tally to say.
+		if !more || len(items) == 0 {
+			if err := tally.whole(page); err != nil {
+				return nil, nil, err
 			}
 
 			return out, bad, nil
@@ -157,6 +171,48 @@ func (c *Connector) listAccount(ctx context.Context, account string) ([]listed, 
 
 		page = next
 	}
+}
+
+// listingTally is what the pages of one listing announced so far, to tell
+// a listing that ended early from a complete one.
+type listingTally struct {
+	records int64 // vehicle records read, bad VINs and repeats included
+	count   int64 // the largest vehicle count any page announced
+	pages   int64 // the largest page count any page announced
+	prev    int   // the page read last
+	next    int   // the next page it named in pagination.next; 0 for none
+}
+
+func (t *listingTally) note(page, got int, p vehiclesPage) {
+	t.records += int64(got)
+	t.count = max(t.count, totalCount(p))
+	t.prev, t.next = page, 0
+	if pg := p.Pagination; pg != nil {
+		if pg.Pages.Set {
+			t.pages = max(t.pages, pg.Pages.V)
+		}
+
+		if pg.Next.Set {
+			t.next = int(pg.Next.V)
+		}
+	}
+}
+
+// whole checks a listing that ended at page against what its pages
+// announced. Without counts or page numbers (no pagination object and no
+// count), a short page is the end and the listing is whole.
+func (t *listingTally) whole(page int) error {
+	if t.count > 0 && t.records < t.count {
+		return fmt.Errorf("listing ended at page %d after %d of the %d vehicles announced: %w",
+			page, t.records, t.count, oem.ErrTransient)
+	}
+
+	if int64(page) < t.pages {
+		return fmt.Errorf("listing ended at page %d of the %d pages announced: %w",
+			page, t.pages, oem.ErrTransient)
+	}
+
+	return nil
 }
 
 // nextPage decides whether there is a page after page: Tesla's pagination

@@ -199,3 +199,215 @@ func TestFleetStopsEarlyAndOnCancel(t *testing.T) {
 		t.Errorf("a consumer that stopped after one record cost %d listing requests, want 1", n)
 	}
 }
+
+// streamed is one item of a Fleet stream, in order.
+type streamed struct {
+	obs oem.Observed
+	err error
+}
+
+func stream(t *testing.T, c *Connector) []streamed {
+	t.Helper()
+
+	var out []streamed
+	for o, err := range c.Fleet(t.Context()) {
+		out = append(out, streamed{o, err})
+	}
+
+	return out
+}
+
+// listItems writes n listing records with VINs and ids from first on.
+func listItems(first, n int) string {
+	items := make([]string, 0, n)
+	for i := first; i < first+n; i++ {
+		id := 1493021234567890123 + int64(i)
+		items = append(items, fmt.Sprintf(
+			`{"id":%d,"id_s":"%d","vehicle_id":%d,"vin":%q,"state":"online"}`,
+			id, id, 900000000+i, vin('3', 'P', i)))
+	}
+
+	return strings.Join(items, ",")
+}
+
+// CASES 5, as the tester found it: 315 vehicles at 20 a page; page 5
+// answers 200 but stops the listing (null, no list, an empty list with
+// next null, a short page whose own count is short). The account's
+// listing fails with an error that is not a *VehicleError, none of its
+// vehicles comes out, the other account's do, and nothing is asked past
+// the bad page.
+func TestFleetListThatStopsEarlyFailsTheAccount(t *testing.T) {
+	t.Parallel()
+
+	const total, perPage = 315, 20
+	for _, tc := range []struct {
+		name, page5 string
+	}{
+		{"control: no override", ""},
+		{"response null", `{"response":null}`},
+		{"response missing", `{"pagination":{"previous":4,"next":6,"current":5,"per_page":20,` +
+			`"count":315,"pages":16},"count":315}`},
+		{"response an object", `{"response":{},"count":315}`},
+		{"response a string", `{"response":"none"}`},
+		{"empty list, next null", `{"response":[],"pagination":{"previous":4,"next":null,"current":5,` +
+			`"per_page":20,"count":315,"pages":16},"count":315}`},
+		{"empty list, bare pagination", `{"response":[],"pagination":{"next":null}}`},
+		{"empty list, pagination null", `{"response":[],"pagination":null,"count":0}`},
+		{"empty list only", `{"response":[]}`},
+		{"short page that says it is the last of 85", `{"response":[` + listItems(1001, 5) +
+			`],"pagination":{"previous":4,"next":null,"current":5,"per_page":20,"count":85,"pages":5},` +
+			`"count":85}`},
+		{"short page, next null, no page count", `{"response":[` + listItems(1001, 5) +
+			`],"pagination":{"previous":4,"next":null,"current":5,"per_page":20}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+
+			specs := make([]simkit.Spec, 0, total+1)
+			for i := range total {
+				specs = append(specs, spec(vin('3', 'P', i+1), "Model 3", "RWD", acctA))
+			}
+
+			b := vin('Y', 'R', 900)
+			specs = append(specs, spec(b, "Model Y", "RWD", acctB))
+			sim := newSim(t, teslatest.Options{}, specs...)
+			sim.SetListPageJSON(acctA, 5, tc.page5)
+			c := newConn(t, sim, func(cfg *Config) { cfg.PageSize = perPage })
+
+			got := stream(t, c)
+			if tc.page5 == "" {
+				if len(got) != total+1 || got[len(got)-1].err != nil {
+					t.Fatalf("Fleet yielded %d items (last %v), want %d vehicles", len(got),
+						got[len(got)-1].err, total+1)
+				}
+
+				if n := requests(sim, epList); n != 16+1 {
+					t.Errorf("listing requests = %d, want 17", n)
+				}
+
+				return
+			}
+
+			if len(got) == 0 {
+				t.Fatal("Fleet yielded nothing")
+			}
+
+			last := got[len(got)-1].err
+			if last == nil {
+				t.Fatalf("Fleet ended without error after page 5 of %s stopped the listing", acctA)
+			}
+
+			if _, ok := oem.AsVehicleError(last); ok {
+				t.Fatalf("the listing failure is a *VehicleError: %v", last)
+			}
+
+			t.Logf("listing error: %v", last)
+			wantKind(t, last, oem.ErrTransient)
+			if msg := last.Error(); !strings.Contains(msg, "account "+acctA) ||
+				!strings.Contains(msg, "page 5") {
+				t.Errorf("error %q does not name account %s and page 5", msg, acctA)
+			}
+
+			for _, it := range got[:len(got)-1] {
+				if it.err != nil {
+					t.Errorf("error before the end of the stream: %v", it.err)
+				} else if it.obs.Account == acctA {
+					t.Fatalf("%s of the failed account came out as listed", it.obs.VIN)
+				}
+			}
+
+			if len(got) != 2 || got[0].obs.VIN != b {
+				t.Errorf("Fleet yielded %d items, want %s of %s and the error", len(got), b, acctB)
+			}
+
+			if _, _, complete := c.lookupVehicle(b); complete {
+				t.Error("the failed account counts as completely listed")
+			}
+
+			if n := requests(sim, epList); n != 5+1 {
+				t.Errorf("listing requests = %d, want 6 (nothing past the page that stopped)", n)
+			}
+		})
+	}
+}
+
+// A listing that ends before the page count a page announced fails, even
+// with no vehicle count to compare with.
+func TestFleetEndsBeforeAnnouncedPages(t *testing.T) {
+	t.Parallel()
+
+	sim := newSim(t, teslatest.Options{Accounts: []string{acctA}})
+	sim.SetListPageJSON(acctA, 1, `{"response":[`+listItems(1, 20)+
+		`],"pagination":{"previous":null,"next":2,"current":1,"per_page":20,"pages":3}}`)
+	sim.SetListPageJSON(acctA, 2, `{"response":[`+listItems(21, 20)+
+		`],"pagination":{"previous":1,"next":null,"current":2,"per_page":20}}`)
+	c := newConn(t, sim, func(cfg *Config) { cfg.PageSize = 20 })
+
+	seen, _, err := list(t.Context(), c)
+	if err == nil || len(seen) != 0 {
+		t.Fatalf("Fleet = %d vehicles, %v; want an error and none", len(seen), err)
+	}
+
+	wantKind(t, err, oem.ErrTransient)
+	if !strings.Contains(err.Error(), "page 2 of the 3 pages") {
+		t.Errorf("error %q does not say the listing ended at page 2 of 3", err)
+	}
+}
+
+// Without a pagination object a short page ends the listing; a count
+// that some page gave still has to be reached.
+func TestFleetWithoutPaginationShortPageEnds(t *testing.T) {
+	t.Parallel()
+
+	specs := make([]simkit.Spec, 0, 45)
+	for i := range 45 {
+		specs = append(specs, spec(vin('3', 'P', i+1), "Model 3", "RWD", acctA))
+	}
+
+	short := func(t *testing.T, sim *teslatest.Sim) {
+		sim.SetListPageJSON(acctA, 1, `{"response":[`+listItems(1, 20)+`]}`)
+		sim.SetListPageJSON(acctA, 2, `{"response":[`+listItems(21, 5)+`]}`)
+	}
+
+	for _, tc := range []struct {
+		name     string
+		setup    func(*testing.T, *teslatest.Sim)
+		want     int
+		requests int
+		err      string
+	}{
+		{"generated pages", nil, 45, 3, ""},
+		{"no count anywhere", short, 25, 2, ""},
+		{"empty page 3 before the count", func(_ *testing.T, sim *teslatest.Sim) {
+			sim.SetListPageJSON(acctA, 3, `{"response":[]}`)
+		}, 0, 3, "after 40 of the 45"},
+		{"short page 2 before the count", func(_ *testing.T, sim *teslatest.Sim) {
+			sim.SetListPageJSON(acctA, 2, `{"response":[`+listItems(21, 5)+`]}`)
+		}, 0, 2, "after 25 of the 45"},
+		{"page 2 null", func(_ *testing.T, sim *teslatest.Sim) {
+			sim.SetListPageJSON(acctA, 2, `{"response":null}`)
+		}, 0, 2, "response is not a list"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+
+			sim := newSim(t, teslatest.Options{OmitPagination: true, Accounts: []string{acctA}}, specs...)
+			if tc.setup != nil {
+				tc.setup(t, sim)
+			}
+
+			c := newConn(t, sim, func(cfg *Config) { cfg.PageSize = 20 })
+			seen, _, err := list(t.Context(), c)
+			switch {
+			case tc.err == "" && (err != nil || len(seen) != tc.want):
+				t.Fatalf("Fleet = %d vehicles, %v; want %d", len(seen), err, tc.want)
+			case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err) || len(seen) != 0):
+				t.Fatalf("Fleet = %d vehicles, %v; want none and an error saying %q", len(seen), err, tc.err)
+			}
+
+			if n := requests(sim, epList); n != tc.requests {
+				t.Errorf("listing requests = %d, want %d", n, tc.requests)
+			}
+		})
+	}
+}

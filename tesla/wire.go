@@ -3,6 +3,8 @@ package tesla
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 
 	"github.com/vehicleinfo/ingest/internal/jsonx"
 )
@@ -18,11 +20,54 @@ func decodeResponse(body []byte, out any) error {
 	return dec.Decode(out)
 }
 
-// vehiclesPage is GET /api/1/vehicles.
+// vehiclesPage is GET /api/1/vehicles. Response stays raw so that a null,
+// missing or non-list response is told apart from an empty list (see
+// vehicles).
 type vehiclesPage struct {
-	Response   []wireVehicle   `json:"response"`
+	Response   rawJSON         `json:"response"`
 	Pagination *wirePagination `json:"pagination"`
 	Count      jsonx.Int       `json:"count"`
+}
+
+// errNotAList is a listing page whose response is null, missing or not a
+// JSON array: nothing says how many vehicles it should have held.
+var errNotAList = errors.New("response is not a list of vehicles")
+
+// vehicles decodes the page's response, which must be a JSON array (an
+// empty one is an empty page).
+func (p vehiclesPage) vehicles() ([]wireVehicle, error) {
+	raw := bytes.TrimSpace(p.Response)
+	if len(raw) == 0 || raw[0] != '[' {
+		what := "missing"
+		switch {
+		case bytes.Equal(raw, []byte("null")):
+			what = "null"
+		case len(raw) > 0:
+			what = "a JSON " + jsonKind(raw[0])
+		}
+
+		return nil, fmt.Errorf("%w (it is %s)", errNotAList, what)
+	}
+
+	var out []wireVehicle
+	if err := decodeResponse(raw, &out); err != nil {
+		return nil, fmt.Errorf("%w: %w", errNotAList, err)
+	}
+
+	return out, nil
+}
+
+func jsonKind(first byte) string {
+	switch first {
+	case '{':
+		return "object"
+	case '"':
+		return "string"
+	case 't', 'f':
+		return "boolean"
+	}
+
+	return "number"
 }
 
 type wireVehicle struct {

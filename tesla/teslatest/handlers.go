@@ -114,6 +114,15 @@ func (s *Sim) listVehicles(w http.ResponseWriter, r *http.Request, account strin
 	perPage = min(perPage, s.opts.MaxPerPage)
 
 	s.mu.Lock()
+	raw := s.pages[pageKey{account, page}]
+	s.mu.Unlock()
+
+	if raw != "" {
+		writeRaw(w, raw)
+		return
+	}
+
+	s.mu.Lock()
 	var mine []*vehicle
 	for _, v := range s.st.Vehicles {
 		if slices.Contains(v.Accounts, account) {

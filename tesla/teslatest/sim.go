@@ -101,8 +101,14 @@ type Sim struct {
 	lastTok  map[string]string // account → newest access token posted
 	lastTS   time.Time
 	nextID   int64
-	warranty map[string]string // VIN → raw warranty response override
-	options  map[string]string // VIN → raw options response override
+	warranty map[string]string  // VIN → raw warranty response override
+	options  map[string]string  // VIN → raw options response override
+	pages    map[pageKey]string // account and page → raw listing answer override
+}
+
+type pageKey struct {
+	account string
+	page    int
 }
 
 type vehicle struct {
@@ -164,6 +170,7 @@ func New(opts Options) (*Sim, error) {
 		lastTok:  make(map[string]string),
 		warranty: make(map[string]string),
 		options:  make(map[string]string),
+		pages:    make(map[pageKey]string),
 		st:       state{Vehicles: make(map[string]*vehicle), NextID: firstID},
 	}
 
@@ -371,6 +378,26 @@ func (s *Sim) SetOptionsJSON(vin, raw string) {
 	s.mu.Lock()
 	s.options[strings.ToUpper(vin)] = raw
 	s.mu.Unlock()
+}
+
+// SetListPageJSON replaces the listing answer of page (1 for the first)
+// of account by raw, the whole answer body served with status 200, for
+// listings that stop early or odd shapes ({"response":null}, an empty
+// response with "next":null, …); "" restores the generated page. The
+// other pages stay generated, with the pagination and count of the
+// account's real listing.
+func (s *Sim) SetListPageJSON(account string, page int, raw string) {
+	k := pageKey{strings.ToUpper(strings.TrimSpace(account)), page}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	if raw == "" {
+		delete(s.pages, k)
+		return
+	}
+
+	s.pages[k] = raw
 }
 
 // SetWarrantyJSON replaces the warranty answer of vin by raw (the whole
