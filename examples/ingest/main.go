@@ -247,7 +247,7 @@ func (j *job) do(ctx context.Context) int {
 		dir = sandboxDir(dsn)
 	}
 
-	if j.cfg.sandbox && j.sb == nil {
+	if j.cfg.sandbox && j.sb == nil && !j.cfg.models {
 		sb, err := sandbox.Start(sandbox.Options{Dir: dir})
 		if err != nil {
 			fmt.Fprintln(j.stderr, "ingest:", err)
