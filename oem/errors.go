@@ -198,12 +198,16 @@ func RetryAfter(err error) (time.Duration, bool) {
 
 // RowError is a fleet file row that cannot be used; the other rows go on.
 type RowError struct {
-	Line int    // 1-based line in the file
+	Line int    // 1-based line in the file; 0 for the file as a whole
 	VIN  string // the VIN as written, when there was one
 	Err  error
 }
 
 func (e *RowError) Error() string {
+	if e.Line <= 0 {
+		return fmt.Sprintf("fleet file: %v", e.Err)
+	}
+
 	if e.VIN != "" {
 		return fmt.Sprintf("line %d (vin %s): %v", e.Line, e.VIN, e.Err)
 	}
