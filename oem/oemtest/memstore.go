@@ -36,6 +36,8 @@ type MemStore struct {
 	nextModel, nextRun int64
 	now                func() time.Time
 	closed             bool
+
+	locks map[string]*memLock // held locks by key (memlock.go)
 }
 
 var _ oem.Store = (*MemStore)(nil)
