@@ -32,7 +32,11 @@ import (
 //   - FinishRun of an unknown run fails with an error wrapping
 //     oem.ErrNotFound;
 //   - values a store returns are copies: changing them changes nothing
-//     stored.
+//     stored;
+//   - a store that implements oem.Locker refuses a held lock to every other
+//     TryLock, the same store's included, until unlock; unlock is safe to
+//     call twice and never frees a later holder's lock (stores that do not
+//     implement it skip that subtest).
 func TestStore(t *testing.T, open func(t *testing.T) oem.Store) {
 	t.Helper()
 
@@ -76,6 +80,44 @@ func TestStore(t *testing.T, open func(t *testing.T) oem.Store) {
 	run("CleanupModels", stCleanupModels)
 	run("Runs", stRuns)
 	run("copies", stCopies)
+	run("Locker", stLocker)
+}
+
+// stLocker checks oem.Locker on one store: exclusion, release, and unlock
+// called twice.
+func stLocker(t *testing.T, s oem.Store) {
+	l, ok := s.(oem.Locker)
+	if !ok {
+		t.Skipf("%T does not implement oem.Locker", s)
+	}
+
+	const key, other = "vehicleinfo/connector/test", "vehicleinfo/connector/other"
+	try := func(key, why string, want bool) func() {
+		t.Helper()
+
+		unlock, ok, err := l.TryLock(t.Context(), key)
+		if err != nil {
+			t.Fatalf("TryLock(%q) %s: %v", key, why, err)
+		}
+
+		if ok != want || (unlock != nil) != ok {
+			t.Fatalf("TryLock(%q) %s = unlock %v, %v; want %v",
+				key, why, unlock != nil, ok, want)
+		}
+
+		return unlock
+	}
+
+	first := try(key, "on a free lock", true)
+	try(key, "while held", false)
+	try(other, "of another key while the first is held", true)()
+	first()
+
+	second := try(key, "after unlock", true)
+	first() // stale: the lock is second's now
+	try(key, "after a stale second unlock", false)
+	second()
+	try(key, "after both unlocks", true)()
 }
 
 // stVIN returns a valid VIN: the WMI followed by n in 14 digits.
