@@ -337,3 +337,45 @@ func TestPostgresLockChildProcess(t *testing.T) {
 		}
 	}
 }
+
+func TestPostgresLockOwnConnection(t *testing.T) {
+	t.Parallel()
+
+	s := openT(t, testdb.PostgresDSN(t))
+	defer s.Close()
+
+	before := s.DB().Stats()
+	unlock := mustLock(t, s, lockKey, "on a free lock")
+
+	held := s.DB().Stats()
+	if held.InUse != before.InUse+1 {
+		t.Fatalf("connections in use while a lock is held = %d, want %d",
+			held.InUse, before.InUse+1)
+	}
+
+	unlock()
+
+	after := s.DB().Stats()
+	if after.InUse != before.InUse || after.OpenConnections != held.OpenConnections-1 {
+		t.Fatalf("after unlock: %d in use, %d open; want %d in use, %d open "+
+			"(the lock's connection closed, not pooled)", after.InUse, after.OpenConnections,
+			before.InUse, held.OpenConnections-1)
+	}
+}
+
+func TestSQLiteLockKeysDoNotCollide(t *testing.T) {
+	t.Parallel()
+
+	s := openT(t, sqliteDSN(t))
+	defer s.Close()
+
+	// Both read "a_b" once sanitised for the lock file's name.
+	unlock := mustLock(t, s, "a/b", "on a free lock")
+	defer unlock()
+
+	mustLock(t, s, "a_b", "for a key whose file name reads the same")()
+
+	long := strings.Repeat("x", 300) // longer than a file name may be
+	mustLock(t, s, long, "for a long key")()
+	mustLock(t, s, long+"/y", "for a long key differing after the cut")()
+}
