@@ -254,12 +254,25 @@ func (hs *heldSet) remove(h *heldLock) {
 	delete(hs.locks, h)
 }
 
-// reapClosed gives back the locks whose store was closed.
-//
-// TODO: Close should call this for its own store, so that a closed store
-// that stays in a living process frees its locks for other processes at
-// once; Close is in store.go, which this change does not touch. Until then
-// another process waits for this one to call unlock, take a lock, or end.
+// releaseLocks gives back every lock s holds; Close calls it, so a closed
+// store frees its locks for other processes at once.
+func releaseLocks(s *DB) {
+	held.mu.Lock()
+	var mine []*heldLock
+	for h := range held.locks {
+		if h.owner == s {
+			mine = append(mine, h)
+		}
+	}
+	held.mu.Unlock()
+
+	for _, h := range mine {
+		h.unlock()
+	}
+}
+
+// reapClosed gives back the locks whose store was closed without Close
+// having released them.
 func reapClosed() {
 	held.mu.Lock()
 	var stale []*heldLock

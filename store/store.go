@@ -168,8 +168,12 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 	return s, nil
 }
 
-// Close releases the store's connections.
-func (s *DB) Close() error { return s.db.Close() }
+// Close releases the store's locks and connections.
+func (s *DB) Close() error {
+	releaseLocks(s)
+
+	return s.db.Close()
+}
 
 // Dialect names the database: "postgres" or "sqlite".
 func (s *DB) Dialect() string { return s.d.name }

@@ -515,3 +515,24 @@ func TestOpenKeyValueDSN(t *testing.T) {
 		t.Fatal("Open created a SQLite file named after the DSN")
 	}
 }
+
+// A number the 32-bit columns cannot hold fails the batch with a typed
+// error naming the vehicle and the field, on every dialect.
+func TestSaveBatchRefusesOutOfRangeNumbers(t *testing.T) {
+	t.Parallel()
+
+	dsns := []string{filepath.Join(t.TempDir(), "v.db")}
+	if os.Getenv("VEHICLEINFO_TEST_DATABASE_URL") != "" {
+		dsns = append(dsns, testdb.PostgresDSN(t))
+	}
+
+	for _, dsn := range dsns {
+		s := openT(t, dsn)
+		err := s.SaveBatch(t.Context(), oem.Batch{Vehicles: []oem.Vehicle{
+			{FleetEntry: oem.FleetEntry{VIN: vin(1)}, Model: "i3", ModelYear: 1 << 40}}})
+		if !errors.Is(err, oem.ErrInvalidInput) || !strings.Contains(err.Error(), string(vin(1))) ||
+			!strings.Contains(err.Error(), "model year") {
+			t.Errorf("%s: err = %v", s.Dialect(), err)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -255,6 +256,15 @@ func prepareVehicles(in []oem.Vehicle) ([]oem.Vehicle, error) {
 		if !validPowertrain(v.Powertrain) {
 			return nil, fmt.Errorf("vehicle %s: powertrain %q: %w", vin, v.Powertrain,
 				oem.ErrInvalidInput)
+		}
+
+		// The integer columns are 32-bit on PostgreSQL; say which vehicle
+		// and field rather than let the database fail the batch obscurely.
+		for name, n := range map[string]int{"model year": v.ModelYear, "range km": v.RangeKm,
+			"warranty km": v.WarrantyKm, "warranty years": v.WarrantyYears, "line": v.Line} {
+			if n < 0 || n > math.MaxInt32 {
+				return nil, fmt.Errorf("vehicle %s: %s %d out of range: %w", vin, name, n, oem.ErrInvalidInput)
+			}
 		}
 
 		v.VIN = vin
