@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io/fs"
+	"time"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -23,6 +24,16 @@ func (s *DB) Migrate(ctx context.Context) error {
 	p, err := s.provider()
 	if err != nil {
 		return err
+	}
+
+	if s.d.name == "sqlite" {
+		// Two processes opening a fresh file at once would both see no
+		// schema and both create it: take the file's migration lock.
+		unlock, err := s.waitLock(ctx, "vehicleinfo/migrate")
+		if err != nil {
+			return fmt.Errorf("store: migrate sqlite: %w", err)
+		}
+		defer unlock()
 	}
 
 	if err := s.checkVersionWith(ctx, p); err != nil {
@@ -131,4 +142,25 @@ func (s *DB) provider() (*goose.Provider, error) {
 	}
 
 	return p, nil
+}
+
+// waitLock takes the named lock, waiting for another holder to give it up
+// for as long as ctx allows.
+func (s *DB) waitLock(ctx context.Context, key string) (func(), error) {
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, 250*time.Millisecond) {
+		unlock, ok, err := s.TryLock(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+
+		if ok {
+			return unlock, nil
+		}
+
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+	}
 }

@@ -139,7 +139,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 		defer cancel()
 	}
 
-	if err := raw.PingContext(pingCtx); err != nil {
+	if err := ping(pingCtx, raw, d); err != nil {
 		raw.Close()
 
 		return nil, fmt.Errorf("store: connect to %s %s: %w", d.name, where, err)
@@ -166,6 +166,25 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 	}
 
 	return s, nil
+}
+
+// ping checks the connection. On SQLite, opening a file another
+// connection is busy migrating or writing can fail at once with
+// SQLITE_BUSY (switching to WAL does not wait for the busy handler), so it
+// tries again for as long as ctx allows.
+func ping(ctx context.Context, raw *sql.DB, d dialect) error {
+	for wait := 20 * time.Millisecond; ; wait = min(2*wait, 500*time.Millisecond) {
+		err := raw.PingContext(ctx)
+		if err == nil || d.name != "sqlite" || !strings.Contains(err.Error(), "SQLITE_BUSY") {
+			return err
+		}
+
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
 }
 
 // Close releases the store's locks and connections.

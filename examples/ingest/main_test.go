@@ -393,3 +393,87 @@ func runBinary(t *testing.T, bin, dir string, interrupt bool) result {
 
 	return result{code: code, rep: rep, stderr: stderr.String()}
 }
+
+// Two runs at once against one store and the same OEMs ask no OEM twice
+// for the same change: together they make exactly the state-changing
+// requests one run makes (the store's run locks keep them apart).
+func TestConcurrentRunsAskOnce(t *testing.T) {
+	t.Parallel()
+
+	dsns := map[string]string{"sqlite": filepath.Join(t.TempDir(), "v.db")}
+	if os.Getenv("VEHICLEINFO_TEST_DATABASE_URL") != "" {
+		dsns["postgres"] = testdb.PostgresDSN(t)
+	}
+
+	// The reference: one run on a fresh world.
+	ref := startSandbox(t)
+	if code := runWith(t, ref, filepath.Join(t.TempDir(), "ref.db")); code != exitOK {
+		t.Fatalf("reference run exit %d", code)
+	}
+
+	want := total(ref.StateChanging())
+
+	for name, dsn := range dsns {
+		t.Run(name, func(t *testing.T) {
+			sb := startSandbox(t)
+			codes := make(chan int, 2)
+			for range 2 {
+				go func() { codes <- runWith(t, sb, dsn) }()
+			}
+
+			for range 2 {
+				if code := <-codes; code != exitOK && code != exitFailed {
+					t.Errorf("exit %d", code)
+				}
+			}
+
+			if got := total(sb.StateChanging()); got != want {
+				t.Fatalf("two runs at once made %d state-changing requests, one run makes %d", got, want)
+			}
+		})
+	}
+}
+
+func startSandbox(t *testing.T) *sandbox.Sandbox {
+	t.Helper()
+
+	sb, err := sandbox.Start(sandbox.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Cleanup(func() { sb.Close() })
+
+	return sb
+}
+
+// runWith runs the main job in-process against a running sandbox.
+func runWith(t *testing.T, sb *sandbox.Sandbox, dsn string) int {
+	t.Helper()
+
+	var stdout, stderr bytes.Buffer
+	cfg, err := parseFlags([]string{"-sandbox", "-db", dsn, "-report", "json", "-progress", "off"}, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	logger, _ := newLogger(&stderr, "error", "text")
+	prog := newProgress(&stderr, "off")
+	j := &job{cfg: cfg, stdout: &stdout, stderr: prog, getenv: noEnv, log: logger, prog: prog, sb: sb}
+
+	code := j.do(context.Background())
+	if code != exitOK {
+		t.Logf("exit %d: %s", code, stderr.String())
+	}
+
+	return code
+}
+
+func total(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+
+	return n
+}
