@@ -2,11 +2,11 @@ package httpx
 
 import (
 	"net/http"
-	"slices"
-	"sync"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 )
 
 const redacted = "[redacted]"
