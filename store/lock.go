@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/vehicleinfo/ingest/internal/filelock"
 	"log/slog"
 	"strings"
 	"sync"
@@ -153,7 +154,12 @@ func (s *DB) trySQLiteLock(ctx context.Context, key string) (func(), bool, error
 		return release, ok, nil
 	}
 
-	return tryFileLock(lockPath(path, key), key)
+	unlock, ok, err := filelock.TryLock(lockPath(path, key))
+	if err != nil {
+		return nil, false, fmt.Errorf("store: lock %q: %w", key, err)
+	}
+
+	return unlock, ok, nil
 }
 
 // lockPath names the lock file of key beside the database file: the key

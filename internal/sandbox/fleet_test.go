@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/vehicleinfo/ingest/oem"
@@ -69,4 +70,35 @@ func TestGenerateIsRealistic(t *testing.T) {
 	if again.Fleet[100].VIN != w.Fleet[100].VIN {
 		t.Fatal("Generate is not deterministic")
 	}
+}
+
+// Two sandboxes over one state directory would overwrite each other's
+// world: the second is refused until the first closes.
+func TestStartRefusesADirectoryInUse(t *testing.T) {
+	t.Parallel()
+
+	dir := t.TempDir()
+	a, err := Start(Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := Start(Options{Dir: dir}); !errors.Is(err, ErrInUse) {
+		t.Fatalf("second Start = %v, want ErrInUse", err)
+	}
+
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	b, err := Start(Options{Dir: dir})
+	if err != nil {
+		t.Fatalf("Start after Close: %v", err)
+	}
+
+	if b.Fresh {
+		t.Fatal("the second sandbox did not take up the first one's state")
+	}
+
+	b.Close()
 }

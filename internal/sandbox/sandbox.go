@@ -11,6 +11,7 @@ import (
 
 	"github.com/vehicleinfo/ingest/bmw/bmwtest"
 	"github.com/vehicleinfo/ingest/hm/hmtest"
+	"github.com/vehicleinfo/ingest/internal/filelock"
 	"github.com/vehicleinfo/ingest/internal/simkit"
 	"github.com/vehicleinfo/ingest/renault/renaulttest"
 	"github.com/vehicleinfo/ingest/stellantis/stellantistest"
@@ -46,9 +47,15 @@ type Sandbox struct {
 	// when they took up the state an earlier run left.
 	Fresh bool
 
-	env  map[string]string
-	sims map[string]sim
+	env    map[string]string
+	sims   map[string]sim
+	unlock func()
 }
+
+// ErrInUse is returned by Start when another process runs a sandbox over
+// the same state directory: the two would each simulate the OEMs from the
+// same files and overwrite each other's world.
+var ErrInUse = errors.New("sandbox: the state directory is in use by another run")
 
 // Names are the simulators in start order.
 var Names = []string{"bmw", "hm", "renault", "stellantis", "tesla"}
@@ -69,7 +76,16 @@ func Start(opts Options) (*Sandbox, error) {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
 
-	sb := &Sandbox{World: Generate(opts.Seed), env: map[string]string{}, sims: map[string]sim{}}
+	unlock, ok, err := filelock.TryLock(filepath.Join(opts.Dir, ".lock"))
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrInUse, opts.Dir)
+	}
+
+	sb := &Sandbox{World: Generate(opts.Seed), env: map[string]string{}, sims: map[string]sim{}, unlock: unlock}
 	path := func(name string) string { return filepath.Join(opts.Dir, name+".json") }
 
 	sb.Fresh = true
@@ -200,7 +216,8 @@ func (sb *Sandbox) Save() error {
 	return errors.Join(errs...)
 }
 
-// Close saves the simulators' state and stops them.
+// Close saves the simulators' state, stops them and frees the state
+// directory.
 func (sb *Sandbox) Close() error {
 	var errs []error
 	for _, n := range Names {
@@ -209,6 +226,11 @@ func (sb *Sandbox) Close() error {
 				errs = append(errs, fmt.Errorf("sandbox: close %s: %w", n, err))
 			}
 		}
+	}
+
+	if sb.unlock != nil {
+		sb.unlock()
+		sb.unlock = nil
 	}
 
 	return errors.Join(errs...)

@@ -1,6 +1,8 @@
 //go:build unix
 
-package store
+// Package filelock takes exclusive locks on files that every process on
+// the machine respects and that the system drops when the holder dies.
+package filelock
 
 import (
 	"errors"
@@ -9,16 +11,16 @@ import (
 	"syscall"
 )
 
-// tryFileLock takes an exclusive flock on the file at path, created when
+// TryLock takes an exclusive flock on the file at path, created when
 // missing. The lock belongs to the open file description, so two opens in
 // one process exclude each other as two processes do, and the system drops
 // it when the process ends. The file is never deleted: a process that
 // deleted it could let a third one lock a new file of the same name while
 // a second still holds the old one.
-func tryFileLock(path, key string) (func(), bool, error) {
+func TryLock(path string) (unlock func(), ok bool, err error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
-		return nil, false, fmt.Errorf("store: lock %q: %w", key, err)
+		return nil, false, fmt.Errorf("filelock: %s: %w", path, err)
 	}
 
 	for {
@@ -37,7 +39,7 @@ func tryFileLock(path, key string) (func(), bool, error) {
 	if err != nil {
 		f.Close()
 
-		return nil, false, fmt.Errorf("store: lock %q: flock: %w", key, err)
+		return nil, false, fmt.Errorf("filelock: %s: flock: %w", path, err)
 	}
 
 	return func() {
