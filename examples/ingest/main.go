@@ -214,6 +214,16 @@ type job struct {
 	// the simulators' counters afterwards.
 	sb   *sandbox.Sandbox
 	prog *progress
+	// fleetFile is what -fleet imported and skipped, for the report.
+	fleetFile *fleetFileReport
+}
+
+// fleetFileReport is the -fleet import's part of the report.
+type fleetFileReport struct {
+	File     string   `json:"file"`
+	Imported int      `json:"imported"`
+	Skipped  []string `json:"skipped"`  // one line per row not imported, naming its line
+	Warnings []string `json:"warnings"` // rows imported with a warning
 }
 
 // say tells the person running the program something: a plain line on
@@ -242,13 +252,8 @@ func (j *job) quit() {
 func (j *job) do(ctx context.Context) int {
 	dsn := j.dsn()
 
-	dir := j.cfg.sandboxDir
-	if dir == "" {
-		dir = sandboxDir(dsn)
-	}
-
 	if j.cfg.sandbox && j.sb == nil && !j.cfg.models {
-		sb, err := sandbox.Start(sandbox.Options{Dir: dir})
+		sb, err := sandbox.Start(sandbox.Options{Dir: j.sandboxDir(dsn)})
 		if err != nil {
 			fmt.Fprintln(j.stderr, "ingest:", err)
 			return exitUsage
@@ -262,22 +267,18 @@ func (j *job) do(ctx context.Context) int {
 		j.sb = sb
 	}
 
-	sb := j.sb
-	if sb != nil {
+	if j.sb != nil {
+		j.announceSandbox(dsn)
+		j.getenv = j.sb.Getenv
+	}
 
-		state := "taking up the state of the last run"
-		if sb.Fresh {
-			state = "seeded afresh"
+	// Connectors and -only first: bad usage changes nothing.
+	var conns []oem.Connector
+	if !j.cfg.models {
+		var code int
+		if conns, code = j.connectors(); code != exitOK {
+			return code
 		}
-
-		line := fmt.Sprintf("SANDBOX: simulated OEMs on loopback, no real account is used; %d vehicles, "+
-			"simulators %s in %s; store %s", len(sb.World.Fleet), state, dir, redactDSN(dsn))
-		if j.cfg.logFormat == "json" {
-			j.log.Info(line, "sandbox", true)
-		} else {
-			fmt.Fprintln(j.stderr, line)
-		}
-		j.getenv = sb.Getenv
 	}
 
 	st, err := store.Open(ctx, dsn, store.WithLogger(j.log))
@@ -292,8 +293,8 @@ func (j *job) do(ctx context.Context) int {
 	}
 
 	var wanted oem.Store = st
-	if sb != nil {
-		if wanted, err = j.importEntries(ctx, st, sb.World.Fleet, "the sandbox fleet"); err != nil {
+	if j.sb != nil {
+		if wanted, err = j.importEntries(ctx, st, j.sb.World.Fleet, "the sandbox fleet"); err != nil {
 			fmt.Fprintln(j.stderr, "ingest:", err)
 			return exitFailed
 		}
@@ -306,39 +307,19 @@ func (j *job) do(ctx context.Context) int {
 		}
 	}
 
-	conns, err := oem.OpenFromEnv(j.getenv, oem.WithConnectorLogger(j.log))
-	if err != nil {
-		fmt.Fprintln(j.stderr, "ingest: connectors:", err)
-		return exitUsage
-	}
-
-	if len(conns) == 0 {
-		fmt.Fprintln(j.stderr, "ingest: no connector is configured; set a connector's settings (see the README) or use -sandbox")
-		return exitUsage
-	}
-
-	only := splitList(j.cfg.only)
-	for _, name := range only {
-		if !slices.ContainsFunc(conns, func(c oem.Connector) bool { return c.Name() == name }) {
-			fmt.Fprintf(j.stderr, "ingest: -only %s: that connector is not configured (configured: %s)\n",
-				name, strings.Join(names(conns), ", "))
-			return exitUsage
-		}
-	}
-
-	prog := j.prog
 	ing, err := oem.NewIngester(wanted, activation.New(activation.Config{
 		MaxActivations: j.cfg.maxActivations,
 		Logger:         j.log,
-	}), conns, oem.WithLogger(j.log), oem.WithProgress(prog.update),
+	}), conns, oem.WithLogger(j.log), oem.WithProgress(j.prog.update),
 		oem.WithPlans(j.printPlan))
 	if err != nil {
 		fmt.Fprintln(j.stderr, "ingest:", err)
 		return exitUsage
 	}
 
-	rep, runErr := ing.Run(ctx, oem.RunOptions{Owner: j.cfg.owner, DryRun: j.cfg.dryRun, Connectors: only})
-	prog.finish()
+	rep, runErr := ing.Run(ctx, oem.RunOptions{Owner: j.cfg.owner, DryRun: j.cfg.dryRun,
+		Connectors: splitList(j.cfg.only)})
+	j.prog.finish()
 
 	if rep == nil {
 		fmt.Fprintln(j.stderr, "ingest:", runErr)
@@ -362,6 +343,55 @@ func (j *job) do(ctx context.Context) int {
 	}
 
 	return exitOK
+}
+
+func (j *job) sandboxDir(dsn string) string {
+	if j.cfg.sandboxDir != "" {
+		return j.cfg.sandboxDir
+	}
+
+	return sandboxDir(dsn)
+}
+
+// announceSandbox says, first thing, that this is a sandbox.
+func (j *job) announceSandbox(dsn string) {
+	state := "taking up the state of the last run"
+	if j.sb.Fresh {
+		state = "seeded afresh"
+	}
+
+	line := fmt.Sprintf("SANDBOX: simulated OEMs on loopback, no real account is used; %d vehicles, "+
+		"simulators %s in %s; store %s", len(j.sb.World.Fleet), state, j.sandboxDir(dsn), redactDSN(dsn))
+	if j.cfg.logFormat == "json" {
+		j.log.Info(line, "sandbox", true)
+	} else {
+		fmt.Fprintln(j.stderr, line)
+	}
+}
+
+// connectors opens every configured connector and checks -only against
+// them.
+func (j *job) connectors() ([]oem.Connector, int) {
+	conns, err := oem.OpenFromEnv(j.getenv, oem.WithConnectorLogger(j.log))
+	if err != nil {
+		fmt.Fprintln(j.stderr, "ingest: connectors:", err)
+		return nil, exitUsage
+	}
+
+	if len(conns) == 0 {
+		fmt.Fprintln(j.stderr, "ingest: no connector is configured; set a connector's settings (see the README) or use -sandbox")
+		return nil, exitUsage
+	}
+
+	for _, name := range splitList(j.cfg.only) {
+		if !slices.ContainsFunc(conns, func(c oem.Connector) bool { return c.Name() == name }) {
+			fmt.Fprintf(j.stderr, "ingest: -only %s: that connector is not configured (configured: %s)\n",
+				name, strings.Join(names(conns), ", "))
+			return nil, exitUsage
+		}
+	}
+
+	return conns, exitOK
 }
 
 // warnOwner says which owners there are when -owner selected nothing.
@@ -438,12 +468,15 @@ func (j *job) importCSV(ctx context.Context, st oem.Store, path string) (oem.Sto
 		return nil, fmt.Errorf("fleet file %s: %w", path, err)
 	}
 
+	j.fleetFile = &fleetFileReport{File: path, Imported: len(ff.Entries), Skipped: []string{}, Warnings: []string{}}
 	for _, w := range ff.Warnings {
 		j.log.Warn("fleet file", "file", path, "warning", w.Error())
+		j.fleetFile.Warnings = append(j.fleetFile.Warnings, w.Error())
 	}
 
 	for _, p := range ff.Problems {
 		j.log.Error("fleet file: row skipped", "file", path, "problem", p.Error())
+		j.fleetFile.Skipped = append(j.fleetFile.Skipped, p.Error())
 	}
 
 	return j.importEntries(ctx, st, ff.Entries, path)
@@ -521,8 +554,9 @@ func (j *job) printReport(rep *oem.Report) {
 	if j.cfg.report == "json" {
 		out := struct {
 			*oem.Report
-			Sandbox *sandboxReport `json:"sandbox,omitempty"`
-		}{Report: rep}
+			FleetFile *fleetFileReport `json:"fleet_file,omitempty"`
+			Sandbox   *sandboxReport   `json:"sandbox,omitempty"`
+		}{Report: rep, FleetFile: j.fleetFile}
 		if j.sb != nil {
 			out.Sandbox = &sandboxReport{Requests: j.sb.Requests(), StateChanging: j.sb.StateChanging()}
 		}
@@ -560,7 +594,7 @@ func (j *job) printReport(rep *oem.Report) {
 		(time.Duration(rep.DurationMS) * time.Millisecond).String(), mode)
 
 	tw := tabwriter.NewWriter(j.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "CONNECTOR\tACTIVATES\tDESCRIBED\tSTATUSES\tREQUESTS\tERROR")
+	fmt.Fprintln(tw, "CONNECTOR\tVEHICLES\tDESCRIBED\tSTATUSES\tREQUESTS\tERROR")
 	for _, n := range connNames {
 		cr := rep.Connectors[n]
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\n", n, cr.Vehicles, cr.Described, statusLine(cr.Statuses),
@@ -568,6 +602,12 @@ func (j *job) printReport(rep *oem.Report) {
 	}
 
 	_ = tw.Flush()
+
+	for _, n := range connNames {
+		if u := rep.Connectors[n].Unsupported; u > 0 {
+			fmt.Fprintf(j.stdout, "%s: %d wanted changes it cannot make itself (each vehicle's reason says why)\n", n, u)
+		}
+	}
 
 	if len(rep.Errors) > 0 {
 		kinds := slices.Sorted(func(yield func(string) bool) {
@@ -588,6 +628,11 @@ func (j *job) printReport(rep *oem.Report) {
 
 	if rep.Unroutable > 0 {
 		fmt.Fprintf(j.stdout, "unroutable: %d (saved with status error and a reason)\n", rep.Unroutable)
+	}
+
+	if f := j.fleetFile; f != nil {
+		fmt.Fprintf(j.stdout, "fleet file %s: %d imported, %d rows skipped, %d warnings (see the log)\n",
+			f.File, f.Imported, len(f.Skipped), len(f.Warnings))
 	}
 }
 

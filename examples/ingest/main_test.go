@@ -32,6 +32,10 @@ type jsonReport struct {
 		Statuses map[string]int   `json:"statuses"`
 		Requests map[string]int64 `json:"requests"`
 	} `json:"connectors"`
+	FleetFile *struct {
+		Imported int      `json:"imported"`
+		Skipped  []string `json:"skipped"`
+	} `json:"fleet_file"`
 	Sandbox *struct {
 		Requests      map[string]map[string]int `json:"requests"`
 		StateChanging map[string]int            `json:"state_changing"`
@@ -476,4 +480,29 @@ func total(m map[string]int) int {
 	}
 
 	return n
+}
+
+// Rows of a -fleet file that cannot be used are in the JSON report, each
+// naming its line, and the other rows are imported.
+func TestFleetFileProblemsInReport(t *testing.T) {
+	t.Parallel()
+
+	dir := t.TempDir()
+	csv := filepath.Join(dir, "fleet.csv")
+	body := "vin;owner;activation;start date\n" +
+		" wba8e9g50gnt12345 ;Ayvens;TRUE;03/04/2024\n" +
+		"WBA8E9G50GNTO2345;Ayvens;TRUE;\n"
+	if err := os.WriteFile(csv, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	code, rep, stderr := runSandbox(t, filepath.Join(dir, "v.db"), filepath.Join(dir, "sims"), "-fleet", csv, "-dry-run")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+
+	if rep.FleetFile == nil || rep.FleetFile.Imported != 1 || len(rep.FleetFile.Skipped) != 1 ||
+		!strings.Contains(rep.FleetFile.Skipped[0], "line 3") {
+		t.Fatalf("fleet_file = %+v", rep.FleetFile)
+	}
 }
