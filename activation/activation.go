@@ -14,6 +14,7 @@ const (
 	DefaultMaxActivations      = 5000
 	DefaultRejectedCooldown    = 7 * 24 * time.Hour
 	DefaultEligibilityCooldown = 30 * 24 * time.Hour
+	DefaultMissingGrace        = 24 * time.Hour
 	DefaultBatchSize           = 10
 )
 
@@ -32,6 +33,12 @@ type Config struct {
 	// EligibilityCooldown is how long an ineligible vehicle waits before it
 	// is checked and activated again (default DefaultEligibilityCooldown).
 	EligibilityCooldown time.Duration
+	// MissingGrace is how long a wanted vehicle stored as active or
+	// pending may be absent from complete listings before it is asked for
+	// again (default DefaultMissingGrace). One listing that omits a
+	// vehicle proves nothing (CASES 7); one that has omitted it for a day
+	// means the OEM no longer has it.
+	MissingGrace time.Duration
 	// BatchSize is the batch size when the caller gives none (default
 	// DefaultBatchSize).
 	BatchSize int
@@ -59,6 +66,10 @@ func New(cfg Config) *Activator {
 
 	if cfg.EligibilityCooldown <= 0 {
 		cfg.EligibilityCooldown = DefaultEligibilityCooldown
+	}
+
+	if cfg.MissingGrace <= 0 {
+		cfg.MissingGrace = DefaultMissingGrace
 	}
 
 	if cfg.BatchSize <= 0 {
@@ -127,6 +138,12 @@ func (a *Activator) decide(c oem.Candidate, now time.Time) oem.PlanItem {
 		}
 
 		return item(oem.ActionKeep, "not wanted")
+	}
+
+	if since := c.MissingSince(); !listed && (cur == oem.StatusActive || cur == oem.StatusPending) &&
+		!since.IsZero() && now.Sub(since) >= a.cfg.MissingGrace {
+		return item(oem.ActionActivate, fmt.Sprintf("%s here but not listed by the OEM since %s; asked again",
+			cur, since.UTC().Format(time.DateOnly)))
 	}
 
 	switch cur {

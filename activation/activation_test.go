@@ -558,3 +558,38 @@ func TestApplyPartialResults(t *testing.T) {
 		t.Errorf("unanswered VIN: %+v, %v; want the call's error", o, ok)
 	}
 }
+
+// A wanted vehicle stored as active or pending that complete listings have
+// omitted for longer than the grace is asked for again; one omitted only
+// lately is left alone (CASES 7).
+func TestPlanMissingVehicles(t *testing.T) {
+	t.Parallel()
+
+	missing := func(st oem.Status, since time.Time) oem.Candidate {
+		v := stored(st, days(30))
+		v.MissingSince = since
+
+		return oem.Candidate{Entry: oem.FleetEntry{VIN: vinN(1), WantActive: true}, Stored: v}
+	}
+
+	a := activation.New(activation.Config{})
+	for _, tc := range []struct {
+		name string
+		c    oem.Candidate
+		want oem.Action
+	}{
+		{"active, missing two days", missing(oem.StatusActive, days(2)), oem.ActionActivate},
+		{"pending, missing two days", missing(oem.StatusPending, days(2)), oem.ActionActivate},
+		{"active, missing an hour", missing(oem.StatusActive, now.Add(-time.Hour)), oem.ActionKeep},
+		{"active, missing since this run", missing(oem.StatusActive, time.Time{}), oem.ActionKeep},
+	} {
+		p, err := a.Plan(t.Context(), oem.PlanInput{Connector: "fake", Now: now, Candidates: []oem.Candidate{tc.c}})
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		if got := p.Items[0].Action; got != tc.want {
+			t.Errorf("%s: %s (%s), want %s", tc.name, got, p.Items[0].Reason, tc.want)
+		}
+	}
+}

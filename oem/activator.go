@@ -69,6 +69,16 @@ func (c Candidate) CurrentStatus() Status {
 	return ""
 }
 
+// MissingSince is when complete listings began to omit the vehicle, as
+// stored before this run; zero when it was listed or never stored.
+func (c Candidate) MissingSince() time.Time {
+	if c.Observed != nil || c.Stored == nil {
+		return time.Time{}
+	}
+
+	return c.Stored.MissingSince
+}
+
 // StatusSince is when the current status began: the listing's change time
 // when the status is the listing's, else the stored change time when the
 // stored status is the same, else the zero time.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/vehicleinfo/ingest/oem"
 	"github.com/vehicleinfo/ingest/oem/oemtest"
@@ -232,5 +233,34 @@ func TestIngesterTakesRunLocks(t *testing.T) {
 
 	if bmw.Calls(oemtest.MethodFleet) != 1 {
 		t.Fatal("dry run did not list")
+	}
+}
+
+// A vehicle stored as active that the OEM's complete listing omits counts
+// as missing even when no listing ever showed it (we activated it), and
+// is not touched in that run.
+func TestIngesterMissingNeverSeen(t *testing.T) {
+	t.Parallel()
+
+	a := mkVIN("WBA", 1)
+	s := newStore(t, wanted(a, "A", true))
+	err := s.SaveBatch(t.Context(), oem.Batch{Vehicles: []oem.Vehicle{{
+		FleetEntry: wanted(a, "A", true), Status: oem.StatusActive, StatusChangedAt: t0.Add(-time.Hour)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	f := newFake("bmw")
+	rep, err := newIngester(t, s, nil, []oem.Connector{f}).Run(t.Context(), oem.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if rep.Connectors["bmw"].Missing != 1 || f.Calls(oemtest.MethodActivate) != 0 {
+		t.Fatalf("missing %d, activations %d", rep.Connectors["bmw"].Missing, f.Calls(oemtest.MethodActivate))
+	}
+
+	if v := vehicle(t, s, a); v.Status != oem.StatusActive || !v.MissingSince.Equal(t0) {
+		t.Fatalf("vehicle %s missing since %v", v.Status, v.MissingSince)
 	}
 }

@@ -305,7 +305,10 @@ func (p *pipeline) load(ctx context.Context, observed map[VIN]Observed,
 			st.v.SeenAt = p.now
 			st.v.MissingSince = time.Time{}
 		} else {
-			if !st.v.SeenAt.IsZero() {
+			// Missing: seen before, or stored as something the OEM
+			// should list (activated by us and never listed since).
+			if had := st.v.Status; !st.v.SeenAt.IsZero() || had == StatusActive ||
+				had == StatusPending || had == StatusDeactivating {
 				missing++
 				if st.v.MissingSince.IsZero() {
 					st.v.MissingSince = p.now
