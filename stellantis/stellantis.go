@@ -148,7 +148,10 @@ func (c *Connector) Concurrency() int { return c.cfg.Concurrency }
 
 // mapStatus maps a contract status word as OEM-APIS.md says: activated is
 // active, pending is pending, cancelled is inactive (case aside), any
-// other word is unknown (logged once per word).
+// other word is unknown (logged once per word). [guess] "rejected" and
+// "refused" are taken as rejected: OEM-APIS.md names no refusal word, and
+// leaving a plain refusal unknown would keep the vehicle out of the
+// rejected cool-down for ever.
 func (c *Connector) mapStatus(raw string) oem.Status {
 	switch strings.ToLower(jsonx.Collapse(raw)) {
 	case "activated":
@@ -157,6 +160,8 @@ func (c *Connector) mapStatus(raw string) oem.Status {
 		return oem.StatusPending
 	case "cancelled":
 		return oem.StatusInactive
+	case "rejected", "refused":
+		return oem.StatusRejected
 	}
 
 	c.words.Unknown("contract.status", raw)
