@@ -593,3 +593,27 @@ func TestPlanMissingVehicles(t *testing.T) {
 		}
 	}
 }
+
+// A rate limit that outlasted the retries stops the batches that follow:
+// they would only be refused, and billed.
+func TestApplyStopsAtRateLimit(t *testing.T) {
+	t.Parallel()
+
+	f := oemtest.NewFake("fake")
+	var items []oem.PlanItem
+	for i := range 10 {
+		items = append(items, oem.PlanItem{VIN: vinN(i), Action: oem.ActionActivate})
+		f.FailVehicle(oemtest.MethodActivate, vinN(i),
+			&oem.APIError{Connector: "fake", StatusCode: 429, Kind: oem.ErrRateLimited})
+	}
+
+	got, err := applyAll(t, t.Context(), f, plan(items...), oem.ApplyOptions{BatchSize: 2, Concurrency: 1,
+		Now: func() time.Time { return now }})
+	if !errors.Is(err, oem.ErrRateLimited) {
+		t.Fatalf("Apply = %v, want the rate limit", err)
+	}
+
+	if c := f.Calls(oemtest.MethodActivate); c != 1 || len(got) != 2 {
+		t.Fatalf("%d activation calls, %d outcomes; want 1 and 2", c, len(got))
+	}
+}

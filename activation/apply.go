@@ -20,7 +20,8 @@ import (
 // A cancelled context stops new batches; batches cut short by it emit
 // nothing (what the OEM did is read from the next listing). Apply then
 // returns the context's error. A panic in the connector is returned as an
-// error.
+// error. A vehicle refused for a rate limit that outlasted the retries
+// stops new batches too, and Apply returns that error.
 func (a *Activator) Apply(ctx context.Context, c oem.Connector, p *oem.Plan,
 	o oem.ApplyOptions, emit func([]oem.Outcome)) error {
 	if p == nil {
@@ -144,7 +145,19 @@ func (r *runner) run(ctx context.Context, vins []oem.VIN,
 				}
 			}()
 
-			r.send(fn(ctx, batch))
+			out := fn(ctx, batch)
+			r.send(out)
+
+			// A rate limit that outlasted the retries (CASES 15): asking
+			// for the next vehicles would only be refused, and billed. The
+			// connector's run ends here. (A quota answer stays the
+			// vehicle's own: some OEMs count quotas per vehicle.)
+			for _, o := range out {
+				if errors.Is(o.Err, oem.ErrRateLimited) {
+					fail(fmt.Errorf("%s: stopped: %w", r.c.Name(), o.Err))
+					break
+				}
+			}
 		})
 	}
 
