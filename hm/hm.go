@@ -3,6 +3,7 @@ package hm
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"strings"
 	"sync"
@@ -16,21 +17,12 @@ import (
 const Name = "hm"
 
 func init() {
-	oem.Register(Name, oem.DriverFunc{
-		Vars: Settings(),
-		OpenFunc: func(getenv func(string) string, o oem.OpenOptions) (oem.Connector, error) {
-			cfg, err := ConfigFromEnv(getenv)
-			if err != nil {
-				return nil, err
-			}
-
-			if cfg.Logger == nil {
-				cfg.Logger = o.Logger
-			}
+	oem.Register(Name, oem.DriverOf(Settings(), ConfigFromEnv,
+		func(cfg Config, logger *slog.Logger) (*Connector, error) {
+			cfg.Logger = logger // the environment cannot carry one
 
 			return New(cfg)
-		},
-	})
+		}))
 }
 
 // Connector is the High Mobility connector. It implements oem.Connector,

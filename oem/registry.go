@@ -68,6 +68,27 @@ func (d DriverFunc) Open(getenv func(string) string, o OpenOptions) (Connector, 
 	return d.OpenFunc(getenv, o)
 }
 
+// DriverOf builds a connector package's Driver from its settings, its
+// environment parsing and its constructor; open receives the program's
+// logger (OpenOptions.Logger, nil for none) beside the parsed config. A
+// failed open gives a nil Connector, never a typed nil inside one.
+func DriverOf[C any, T Connector](settings []Setting, fromEnv func(getenv func(string) string) (C, error),
+	open func(cfg C, logger *slog.Logger) (T, error)) Driver {
+	return DriverFunc{Vars: settings, OpenFunc: func(getenv func(string) string, o OpenOptions) (Connector, error) {
+		cfg, err := fromEnv(getenv)
+		if err != nil {
+			return nil, err
+		}
+
+		c, err := open(cfg, o.Logger)
+		if err != nil {
+			return nil, err
+		}
+
+		return c, nil
+	}}
+}
+
 // Registry holds named drivers. The package-level functions use a default
 // registry that connector packages fill from init; programs and tests that
 // want no globals make their own with NewRegistry.

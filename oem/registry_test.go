@@ -172,3 +172,40 @@ func TestVehicleApplyRefusesImplausibleValues(t *testing.T) {
 		t.Fatalf("plausible values refused: %+v", v)
 	}
 }
+
+func TestDriverOf(t *testing.T) {
+	t.Parallel()
+
+	type cfg struct{ ID string }
+	l := slog.New(slog.DiscardHandler)
+	var gotLogger *slog.Logger
+	d := DriverOf([]Setting{{Name: "X_ID", Required: true}},
+		func(getenv func(string) string) (cfg, error) {
+			if getenv("X_ID") == "bad" {
+				return cfg{}, errors.New("X_ID is bad")
+			}
+
+			return cfg{ID: getenv("X_ID")}, nil
+		},
+		func(c cfg, logger *slog.Logger) (*nopConnector, error) {
+			gotLogger = logger
+			if c.ID == "fail" {
+				return nil, errors.New("cannot open")
+			}
+
+			return &nopConnector{name: "x"}, nil
+		})
+
+	c, err := d.Open(func(string) string { return "ok" }, OpenOptions{Logger: l})
+	if err != nil || c.Name() != "x" || gotLogger != l {
+		t.Fatalf("Open = %v, %v; logger handed %v", c, err, gotLogger == l)
+	}
+
+	if c, err := d.Open(func(string) string { return "fail" }, OpenOptions{}); err == nil || c != nil {
+		t.Fatalf("failed open gave %#v (a typed nil?), %v", c, err)
+	}
+
+	if _, err := d.Open(func(string) string { return "bad" }, OpenOptions{}); err == nil {
+		t.Fatal("a config error was not returned")
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -32,21 +33,12 @@ import (
 const Name = "renault"
 
 func init() {
-	oem.Register(Name, oem.DriverFunc{
-		Vars: Settings(),
-		OpenFunc: func(getenv func(string) string, o oem.OpenOptions) (oem.Connector, error) {
-			cfg, err := ConfigFromEnv(getenv)
-			if err != nil {
-				return nil, err
-			}
-
-			if cfg.Logger == nil {
-				cfg.Logger = o.Logger
-			}
+	oem.Register(Name, oem.DriverOf(Settings(), ConfigFromEnv,
+		func(cfg Config, logger *slog.Logger) (*Connector, error) {
+			cfg.Logger = logger // the environment cannot carry one
 
 			return New(cfg)
-		},
-	})
+		}))
 }
 
 // Connector is the Renault connector. It is safe for concurrent use.

@@ -29,26 +29,12 @@ import (
 const Name = "stellantis"
 
 func init() {
-	oem.Register(Name, oem.DriverFunc{
-		Vars: Settings(),
-		OpenFunc: func(getenv func(string) string, o oem.OpenOptions) (oem.Connector, error) {
-			cfg, err := ConfigFromEnv(getenv)
-			if err != nil {
-				return nil, err
-			}
+	oem.Register(Name, oem.DriverOf(Settings(), ConfigFromEnv,
+		func(cfg Config, logger *slog.Logger) (*Connector, error) {
+			cfg.Logger = logger // the environment cannot carry one
 
-			if cfg.Logger == nil {
-				cfg.Logger = o.Logger
-			}
-
-			c, err := New(cfg)
-			if err != nil {
-				return nil, err // not a typed nil inside the interface
-			}
-
-			return c, nil
-		},
-	})
+			return New(cfg)
+		}))
 }
 
 // Option changes the Config given to New.

@@ -32,21 +32,12 @@ import (
 const Name = "tesla"
 
 func init() {
-	oem.Register(Name, oem.DriverFunc{
-		Vars: Settings(),
-		OpenFunc: func(getenv func(string) string, o oem.OpenOptions) (oem.Connector, error) {
-			cfg, err := ConfigFromEnv(getenv)
-			if err != nil {
-				return nil, err
-			}
-
-			if cfg.Logger == nil {
-				cfg.Logger = o.Logger
-			}
+	oem.Register(Name, oem.DriverOf(Settings(), ConfigFromEnv,
+		func(cfg Config, logger *slog.Logger) (*Connector, error) {
+			cfg.Logger = logger // the environment cannot carry one
 
 			return New(cfg)
-		},
-	})
+		}))
 }
 
 // Option adjusts a Connector at construction.
