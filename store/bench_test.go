@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +21,8 @@ import (
 // The save benchmarks compare three ways of writing vehicles to PostgreSQL:
 // the store's SaveBatch, a bare COPY into a temporary table plus one merge
 // (the ceiling), and one INSERT statement per row (what the replaced module
-// did). Run them with the command in docs/BENCHMARKS.md.
+// did), each over loopback and over links with a round trip of a server on
+// another host. Run them with the command in docs/BENCHMARKS.md.
 
 const (
 	benchVehicles  = 100_000
@@ -49,13 +52,34 @@ func benchFleet(n int) []oem.Vehicle {
 	return vs
 }
 
-// benchStore opens a store on a fresh schema, with the lookup rows and
-// models the fleet needs already there, so that the three ways write the
-// same rows.
-func benchStore(b *testing.B, fleet []oem.Vehicle) *DB {
+// benchLinks are the links between the program and PostgreSQL the ways are
+// measured over: none (both on this machine, over loopback), then relays
+// holding each chunk for the given time each way, as a server on another
+// host would be reached. Each sub-benchmark reports the round trip it
+// measured (rtt_µs); the relay's sleeps run about 50 µs late.
+var benchLinks = []struct {
+	name   string
+	oneWay time.Duration
+}{
+	{"loopback", 0},
+	{"link_100us", 100 * time.Microsecond},
+	{"link_250us", 250 * time.Microsecond},
+	{"link_500us", 500 * time.Microsecond},
+}
+
+// benchStore opens a store on a fresh schema, reached over a link of
+// oneWay each way, with the lookup rows and models the fleet needs already
+// there, so that the ways write the same rows. It returns the DSN it
+// opened.
+func benchStore(b *testing.B, fleet []oem.Vehicle, oneWay time.Duration) (*DB, string) {
 	b.Helper()
 
-	s, err := Open(b.Context(), testdb.PostgresDSN(b))
+	dsn := testdb.PostgresDSN(b)
+	if oneWay > 0 {
+		dsn = testdb.Link(b, dsn, oneWay)
+	}
+
+	s, err := Open(b.Context(), dsn)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -66,7 +90,53 @@ func benchStore(b *testing.B, fleet []oem.Vehicle) *DB {
 		b.Fatal(err)
 	}
 
-	return s
+	return s, dsn
+}
+
+// rowDB opens the connection the row-per-statement ways write through:
+// with binary_parameters, lib/pq sends each statement and its values in one
+// round trip (by default it takes two, a Parse then a Bind), as the
+// replaced module's DB-API driver did. The server still parses and plans
+// every statement, as it did for that module.
+func rowDB(b *testing.B, dsn string) *sqlx.DB {
+	b.Helper()
+
+	u, err := url.Parse(dsn)
+	if err != nil {
+		b.Fatal("the DSN does not parse")
+	}
+
+	q := u.Query()
+	q.Set("binary_parameters", "yes")
+	u.RawQuery = q.Encode()
+
+	db, err := sqlx.Open("postgres", u.String())
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	b.Cleanup(func() { db.Close() })
+
+	return db
+}
+
+// benchRTT is the median time of a SELECT 1 over the store's pool.
+func benchRTT(b *testing.B, s *DB) time.Duration {
+	b.Helper()
+
+	rtts := make([]time.Duration, 0, 51)
+	for range cap(rtts) {
+		start := time.Now()
+		if _, err := s.db.ExecContext(b.Context(), "SELECT 1"); err != nil {
+			b.Fatal(err)
+		}
+
+		rtts = append(rtts, time.Since(start))
+	}
+
+	slices.Sort(rtts)
+
+	return rtts[len(rtts)/2]
 }
 
 func benchReset(b *testing.B, s *DB) {
@@ -188,8 +258,8 @@ func rawCopy(ctx context.Context, db *sqlx.DB, rows [][]any) error {
 }
 
 // benchLoop runs one timed save per b.N, after an untimed reset, and reports
-// rows per second.
-func benchLoop(b *testing.B, rows int, reset, save func()) {
+// rows per second and the round trip to s's server.
+func benchLoop(b *testing.B, s *DB, rows int, reset, save func()) {
 	b.Helper()
 
 	var elapsed time.Duration
@@ -205,6 +275,7 @@ func benchLoop(b *testing.B, rows int, reset, save func()) {
 
 	b.ReportMetric(0, "ns/op")
 	b.ReportMetric(float64(b.N*rows)/elapsed.Seconds(), "rows/s")
+	b.ReportMetric(float64(benchRTT(b, s).Microseconds()), "rtt_µs")
 }
 
 func (s *DB) benchSaveAll(b *testing.B, fleet []oem.Vehicle) {
@@ -250,97 +321,101 @@ func BenchmarkSaveVehiclesPostgres(b *testing.B) {
 		seen[i] = v
 	}
 
-	// The store, inserting 100,000 new vehicles in batches of 5,000.
-	b.Run("store_SaveBatch_insert", func(b *testing.B) {
-		s := benchStore(b, fleet)
-		benchLoop(b, len(fleet), func() { benchReset(b, s) }, func() { s.benchSaveAll(b, fleet) })
-	})
+	for _, link := range benchLinks {
+		b.Run(link.name, func(b *testing.B) {
+			// The store, inserting 100,000 new vehicles in batches of 5,000.
+			b.Run("store_SaveBatch_insert", func(b *testing.B) {
+				s, _ := benchStore(b, fleet, link.oneWay)
+				benchLoop(b, s, len(fleet), func() { benchReset(b, s) }, func() { s.benchSaveAll(b, fleet) })
+			})
 
-	// The store, inserting the same batches from 4 goroutines at once, as
-	// an ingestion run does with one writer per connector.
-	b.Run("store_SaveBatch_insert_4_writers", func(b *testing.B) {
-		s := benchStore(b, fleet)
-		benchLoop(b, len(fleet), func() { benchReset(b, s) }, func() {
-			var g errgroup.Group
-			for w := range 4 {
-				g.Go(func() error {
-					for i := w * benchBatch; i < len(fleet); i += 4 * benchBatch {
-						batch := oem.Batch{Vehicles: fleet[i:min(i+benchBatch, len(fleet))]}
-						if err := s.SaveBatch(b.Context(), batch); err != nil {
-							return err
+			// The store, inserting the same batches from 4 goroutines at once, as
+			// an ingestion run does with one writer per connector.
+			b.Run("store_SaveBatch_insert_4_writers", func(b *testing.B) {
+				s, _ := benchStore(b, fleet, link.oneWay)
+				benchLoop(b, s, len(fleet), func() { benchReset(b, s) }, func() {
+					var g errgroup.Group
+					for w := range 4 {
+						g.Go(func() error {
+							for i := w * benchBatch; i < len(fleet); i += 4 * benchBatch {
+								batch := oem.Batch{Vehicles: fleet[i:min(i+benchBatch, len(fleet))]}
+								if err := s.SaveBatch(b.Context(), batch); err != nil {
+									return err
+								}
+							}
+
+							return nil
+						})
+					}
+
+					if err := g.Wait(); err != nil {
+						b.Fatal(err)
+					}
+				})
+			})
+
+			// The store, saving the next run's view of 100,000 stored vehicles.
+			b.Run("store_SaveBatch_update", func(b *testing.B) {
+				s, _ := benchStore(b, fleet, link.oneWay)
+				benchLoop(b, s, len(fleet), func() { s.benchSaveAll(b, fleet) },
+					func() { s.benchSaveAll(b, seen) })
+			})
+
+			// The ceiling: all 100,000 rows through one COPY into a temporary
+			// table and one merge, no lookups, no model linking, no checks.
+			b.Run("raw_COPY_merge", func(b *testing.B) {
+				s, _ := benchStore(b, fleet, link.oneWay)
+				ids := readBenchIDs(b, s)
+				benchLoop(b, s, len(fleet), func() { benchReset(b, s) }, func() {
+					rows := make([][]any, 0, len(fleet))
+					for _, v := range fleet {
+						rows = append(rows, ids.rawRow(v))
+					}
+
+					if err := rawCopy(b.Context(), s.db, rows); err != nil {
+						b.Fatal(err)
+					}
+				})
+			})
+
+			// One INSERT statement per vehicle, all in one transaction. A
+			// sample of 2,000 rows.
+			b.Run("row_per_statement", func(b *testing.B) {
+				s, dsn := benchStore(b, fleet, link.oneWay)
+				ids, db := readBenchIDs(b, s), rowDB(b, dsn)
+				q := rowInsertSQL()
+				benchLoop(b, s, benchRowSample, func() { benchReset(b, s) }, func() {
+					tx, err := db.BeginTxx(b.Context(), nil)
+					if err != nil {
+						b.Fatal(err)
+					}
+
+					for _, v := range fleet[:benchRowSample] {
+						if _, err := tx.ExecContext(b.Context(), q, ids.rawRow(v)...); err != nil {
+							b.Fatal(err)
 						}
 					}
 
-					return nil
+					if err := tx.Commit(); err != nil {
+						b.Fatal(err)
+					}
 				})
-			}
+			})
 
-			if err := g.Wait(); err != nil {
-				b.Fatal(err)
-			}
+			// One INSERT statement per vehicle, each its own transaction, as
+			// code that commits after every vehicle does.
+			b.Run("row_per_statement_autocommit", func(b *testing.B) {
+				s, dsn := benchStore(b, fleet, link.oneWay)
+				ids, db := readBenchIDs(b, s), rowDB(b, dsn)
+				q := rowInsertSQL()
+				benchLoop(b, s, benchRowSample, func() { benchReset(b, s) }, func() {
+					for _, v := range fleet[:benchRowSample] {
+						if _, err := db.ExecContext(b.Context(), q, ids.rawRow(v)...); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			})
 		})
-	})
-
-	// The store, saving the next run's view of 100,000 stored vehicles.
-	b.Run("store_SaveBatch_update", func(b *testing.B) {
-		s := benchStore(b, fleet)
-		benchLoop(b, len(fleet), func() { s.benchSaveAll(b, fleet) },
-			func() { s.benchSaveAll(b, seen) })
-	})
-
-	// The ceiling: all 100,000 rows through one COPY into a temporary
-	// table and one merge, no lookups, no model linking, no checks.
-	b.Run("raw_COPY_merge", func(b *testing.B) {
-		s := benchStore(b, fleet)
-		ids := readBenchIDs(b, s)
-		benchLoop(b, len(fleet), func() { benchReset(b, s) }, func() {
-			rows := make([][]any, 0, len(fleet))
-			for _, v := range fleet {
-				rows = append(rows, ids.rawRow(v))
-			}
-
-			if err := rawCopy(b.Context(), s.db, rows); err != nil {
-				b.Fatal(err)
-			}
-		})
-	})
-
-	// One INSERT statement per vehicle in one transaction: the replaced
-	// module's way (a DB-API cursor commits once at the end). A sample of
-	// 2,000 rows.
-	b.Run("row_per_statement", func(b *testing.B) {
-		s := benchStore(b, fleet)
-		ids := readBenchIDs(b, s)
-		q := rowInsertSQL()
-		benchLoop(b, benchRowSample, func() { benchReset(b, s) }, func() {
-			tx, err := s.db.BeginTxx(b.Context(), nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-
-			for _, v := range fleet[:benchRowSample] {
-				if _, err := tx.ExecContext(b.Context(), q, ids.rawRow(v)...); err != nil {
-					b.Fatal(err)
-				}
-			}
-
-			if err := tx.Commit(); err != nil {
-				b.Fatal(err)
-			}
-		})
-	})
-
-	// One INSERT statement per vehicle, each its own transaction.
-	b.Run("row_per_statement_autocommit", func(b *testing.B) {
-		s := benchStore(b, fleet)
-		ids := readBenchIDs(b, s)
-		q := rowInsertSQL()
-		benchLoop(b, benchRowSample, func() { benchReset(b, s) }, func() {
-			for _, v := range fleet[:benchRowSample] {
-				if _, err := s.db.ExecContext(b.Context(), q, ids.rawRow(v)...); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	})
+	}
 }
