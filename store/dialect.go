@@ -24,6 +24,9 @@ type dialect struct {
 	// lockShare locks the rows a SELECT reads against deletion and key
 	// changes, without blocking other readers or updates of other columns.
 	lockShare string
+	// lockSkip locks the rows a SELECT reads for deletion, leaving out
+	// rows another transaction has locked.
+	lockSkip string
 	// jsonMerge merges two JSON objects, b's keys over a's; NULL when
 	// either is NULL.
 	jsonMerge func(a, b string) string
@@ -38,6 +41,7 @@ var postgres = dialect{
 	maxParams:  65535,
 	collate:    ` COLLATE "C"`,
 	lockShare:  " FOR KEY SHARE",
+	lockSkip:   " FOR UPDATE SKIP LOCKED",
 	jsonMerge:  func(a, b string) string { return fmt.Sprintf("(%s || %s)", a, b) },
 }
 
@@ -50,6 +54,7 @@ var sqlite = dialect{
 	maxParams:  32766,
 	collate:    "",
 	lockShare:  "", // the write lock of the transaction covers it
+	lockSkip:   "",
 	jsonMerge:  func(a, b string) string { return fmt.Sprintf("json_patch(%s, %s)", a, b) },
 }
 

@@ -378,26 +378,54 @@ func (s *DB) UpsertModels(ctx context.Context, models []oem.Model) error {
 // A model with metadata is kept even when no vehicle uses it: it was
 // curated.
 //
-// TODO: a cleanup racing a batch that links a vehicle to a bare, unused
-// model can deadlock with it on PostgreSQL. The database detects it and
-// ends one of the two: a batch is then run again, but a cleanup returns the
-// error. Run cleanups between ingestion runs.
+// It is safe while batches are saved: on PostgreSQL it first locks the
+// candidates, skipping those an unfinished batch has read (that batch is
+// about to link to them), then deletes those still unused as seen after
+// the locks, so a batch committed meanwhile keeps its model and a batch
+// started meanwhile waits and then creates the model afresh. It never waits
+// for a batch.
 func (s *DB) CleanupModels(ctx context.Context) (int64, error) {
-	const q = `
-DELETE FROM vehicle_model
-WHERE NOT EXISTS (SELECT 1 FROM vehicle v WHERE v.model_id = vehicle_model.id)
-	AND image_url IS NULL AND warranty_km IS NULL AND warranty_years IS NULL
-	AND battery_capacity_kwh IS NULL`
+	const unused = `image_url IS NULL AND warranty_km IS NULL AND warranty_years IS NULL
+	AND battery_capacity_kwh IS NULL
+	AND NOT EXISTS (SELECT 1 FROM vehicle v WHERE v.model_id = vehicle_model.id)`
 
-	res, err := s.db.ExecContext(ctx, q)
+	var deleted int64
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		deleted = 0
+
+		var ids []int64
+		err := tx.SelectContext(ctx, &ids,
+			"SELECT id FROM vehicle_model WHERE "+unused+" ORDER BY id"+s.d.lockSkip)
+		if err != nil {
+			return err
+		}
+
+		// A new statement sees what committed while the locks were taken.
+		for start := 0; start < len(ids); start += 1000 {
+			q, args, err := sqlx.In("DELETE FROM vehicle_model WHERE id IN (?) AND "+unused,
+				ids[start:min(start+1000, len(ids))])
+			if err != nil {
+				return err
+			}
+
+			res, err := tx.ExecContext(ctx, tx.Rebind(q), args...)
+			if err != nil {
+				return err
+			}
+
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+
+			deleted += n
+		}
+
+		return nil
+	})
 	if err != nil {
 		return 0, fmt.Errorf("store: cleanup models: %w", err)
 	}
 
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("store: cleanup models: %w", err)
-	}
-
-	return n, nil
+	return deleted, nil
 }
