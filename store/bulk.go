@@ -68,16 +68,13 @@ func (s *DB) copyMerge(ctx context.Context, tx *sqlx.Tx, u upsert, rows [][]any)
 	// temporary table takes NULL for every unknown value. It lives as long
 	// as the connection and is emptied at each commit, so later batches on
 	// the connection skip the catalog work.
+	//
+	// The table is empty unless this transaction wrote it already; deleting
+	// from an empty table makes no catalog change, which TRUNCATE would. Both
+	// statements go in one round trip (no parameters: the simple protocol).
 	create := fmt.Sprintf("CREATE TEMP TABLE IF NOT EXISTS %s ON COMMIT DELETE ROWS AS "+
-		"SELECT %s FROM %s WITH NO DATA", tmp, cols, u.table)
+		"SELECT %s FROM %s WITH NO DATA; DELETE FROM %s", tmp, cols, u.table, tmp)
 	if _, err := tx.ExecContext(ctx, create); err != nil {
-		return fmt.Errorf("write %s: %w", u.table, err)
-	}
-
-	// Empty unless this transaction wrote the table already; deleting from
-	// an empty table costs one round trip and no catalog change, which
-	// TRUNCATE would make.
-	if _, err := tx.ExecContext(ctx, "DELETE FROM "+tmp); err != nil {
 		return fmt.Errorf("write %s: %w", u.table, err)
 	}
 

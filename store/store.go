@@ -198,13 +198,18 @@ func (s *DB) Close() error {
 func (s *DB) Dialect() string { return s.d.name }
 
 // DB returns the underlying connection pool, for callers that read the
-// tables directly. Writes should go through the store's methods.
+// tables directly. Writes should go through the store's methods. On
+// PostgreSQL the pool sends []byte parameters in binary (lib/pq's
+// binary_parameters, unless the DSN turned it off): pass JSON for a jsonb
+// column as a string.
 func (s *DB) DB() *sqlx.DB { return s.db }
 
 var schemeRE = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*):`)
 
 // kv matches lib/pq's key=value connection strings: a known key first.
 var kv = regexp.MustCompile(`^(host|hostaddr|port|dbname|user|password|sslmode|connect_timeout|application_name)=`)
+
+var kvBinary = regexp.MustCompile(`(^|\s)binary_parameters=`)
 
 // kvHost is the host of a key=value DSN, for messages ("" when none).
 func kvHost(dsn string) string {
@@ -237,7 +242,7 @@ func parseDSN(dsn string) (dialect, string, string, error) {
 			return dialect{}, "", "", fmt.Errorf("store: bad postgres DSN: %w", oem.ErrInvalidInput)
 		}
 
-		return postgres, dsn, "at " + u.Host, nil
+		return postgres, oneRoundTrip(dsn, u.Query().Has("binary_parameters"), "&"), "at " + u.Host, nil
 	case "sqlite":
 		path := strings.TrimPrefix(dsn[len("sqlite:"):], "//")
 
@@ -246,7 +251,9 @@ func parseDSN(dsn string) (dialect, string, string, error) {
 		if kv.MatchString(dsn) {
 			// lib/pq's key=value form ("host=… dbname=…"): PostgreSQL,
 			// never a file named after it.
-			return postgres, dsn, "at " + kvHost(dsn), nil
+			set := kvBinary.MatchString(dsn)
+
+			return postgres, oneRoundTrip(dsn, set, " "), "at " + kvHost(dsn), nil
 		}
 
 		return sqliteDSN(dsn)
@@ -255,6 +262,24 @@ func parseDSN(dsn string) (dialect, string, string, error) {
 	return dialect{}, "", "", fmt.Errorf(
 		"store: unsupported DSN scheme %q (want postgres://, postgresql://, sqlite:, file:, "+
 			":memory: or a file path): %w", scheme, oem.ErrInvalidInput)
+}
+
+// oneRoundTrip sets lib/pq's binary_parameters on a PostgreSQL DSN that
+// does not set it: a statement with parameters then goes to the server in
+// one round trip instead of two (a Parse, then a Bind), which halves the
+// cost of the store's small statements on a database across a network.
+// The only other effect is that []byte parameters are sent in binary; the
+// store passes none.
+func oneRoundTrip(dsn string, set bool, sep string) string {
+	if set {
+		return dsn
+	}
+
+	if sep == "&" && !strings.Contains(dsn, "?") {
+		sep = "?"
+	}
+
+	return dsn + sep + "binary_parameters=yes"
 }
 
 // sqliteDSN adds the pragmas the store needs to a SQLite path or file: URI.
