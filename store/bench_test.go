@@ -280,9 +280,14 @@ func benchLoop(b *testing.B, s *DB, rows int, reset, save func()) {
 
 func (s *DB) benchSaveAll(b *testing.B, fleet []oem.Vehicle) {
 	b.Helper()
+	s.benchSaveBy(b, fleet, benchBatch)
+}
 
-	for i := 0; i < len(fleet); i += benchBatch {
-		batch := oem.Batch{Vehicles: fleet[i:min(i+benchBatch, len(fleet))]}
+func (s *DB) benchSaveBy(b *testing.B, fleet []oem.Vehicle, size int) {
+	b.Helper()
+
+	for i := 0; i < len(fleet); i += size {
+		batch := oem.Batch{Vehicles: fleet[i:min(i+size, len(fleet))]}
 		if err := s.SaveBatch(b.Context(), batch); err != nil {
 			b.Fatal(err)
 		}
@@ -327,6 +332,14 @@ func BenchmarkSaveVehiclesPostgres(b *testing.B) {
 			b.Run("store_SaveBatch_insert", func(b *testing.B) {
 				s, _ := benchStore(b, fleet, link.oneWay)
 				benchLoop(b, s, len(fleet), func() { benchReset(b, s) }, func() { s.benchSaveAll(b, fleet) })
+			})
+
+			// The store, inserting the same vehicles in batches of the
+			// Ingester's default size.
+			b.Run("store_SaveBatch_insert_by_200", func(b *testing.B) {
+				s, _ := benchStore(b, fleet, link.oneWay)
+				benchLoop(b, s, len(fleet), func() { benchReset(b, s) },
+					func() { s.benchSaveBy(b, fleet, oem.DefaultSaveBatchSize) })
 			})
 
 			// The store, inserting the same batches from 4 goroutines at once, as
