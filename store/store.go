@@ -87,18 +87,21 @@ func WithoutMigrate() Option {
 //
 // The DSN picks the database:
 //
-//   - postgres://… or postgresql://…: PostgreSQL through lib/pq; the DSN is
+//   - postgres://… or postgresql://…, or lib/pq's key=value form starting
+//     with any libpq or lib/pq keyword (host=… dbname=…, sslrootcert=… host=…,
+//     case-sensitive as in libpq): PostgreSQL through lib/pq; the DSN is
 //     passed on as it is (sslmode, search_path and other parameters
 //     included);
 //   - sqlite:path, sqlite://path, file:path, :memory: or a plain file path:
 //     SQLite through modernc.org/sqlite, with WAL, a busy timeout of 5 s and
-//     foreign keys on; query parameters the driver knows are kept.
+//     foreign keys on; query parameters the driver knows are kept. A string
+//     that sets password= is never taken for a SQLite path.
 //
 // Open fails with an error wrapping oem.ErrInvalidInput for any other
-// scheme, with the driver's error when the server cannot be reached, and
-// with an error wrapping ErrSchemaTooNew when the database was migrated by
-// a newer version of this library. Errors never repeat the DSN, which may
-// hold a password.
+// scheme and for a password= it would otherwise have taken for a file, with
+// the driver's error when the server cannot be reached, and with an error
+// wrapping ErrSchemaTooNew when the database was migrated by a newer version
+// of this library. Errors never repeat the DSN, which may hold a password.
 func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 	o := options{
 		logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -206,10 +209,37 @@ func (s *DB) DB() *sqlx.DB { return s.db }
 
 var schemeRE = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*):`)
 
-// kv matches lib/pq's key=value connection strings: a known key first.
-var kv = regexp.MustCompile(`^(host|hostaddr|port|dbname|user|password|sslmode|connect_timeout|application_name)=`)
+// pqKeywords are the keywords a key=value connection string may start
+// with: libpq's (PostgreSQL's "Parameter Key Words", up to version 18) and
+// lib/pq's own. Like libpq, the match is case-sensitive.
+var pqKeywords = []string{
+	// libpq
+	"host", "hostaddr", "port", "dbname", "user", "password", "passfile",
+	"require_auth", "channel_binding", "connect_timeout", "client_encoding",
+	"options", "application_name", "fallback_application_name", "keepalives",
+	"keepalives_idle", "keepalives_interval", "keepalives_count",
+	"tcp_user_timeout", "replication", "gssencmode", "sslmode", "sslnegotiation",
+	"sslcompression", "sslcert", "sslkey", "sslkeylogfile", "sslpassword",
+	"sslcertmode", "sslrootcert", "sslcrl", "sslcrldir", "sslsni",
+	"requirepeer", "ssl_min_protocol_version", "ssl_max_protocol_version",
+	"min_protocol_version", "max_protocol_version", "krbsrvname", "gsslib",
+	"gssdelegation", "service", "target_session_attrs", "load_balance_hosts",
+	"scram_client_key", "scram_server_key", "oauth_issuer", "oauth_client_id",
+	"oauth_client_secret", "oauth_scope",
+	// lib/pq
+	"binary_parameters", "disable_prepared_binary_result", "krbspn", "sslinline",
+	"datestyle", "tz", "geqo", "database",
+}
 
-var kvBinary = regexp.MustCompile(`(^|\s)binary_parameters=`)
+// kv matches lib/pq's key=value connection strings: a keyword first (after
+// the spaces parseDSN trims), spaces allowed around the '='.
+var kv = regexp.MustCompile(`^(` + strings.Join(pqKeywords, "|") + `)\s*=`)
+
+var kvBinary = regexp.MustCompile(`(^|\s)binary_parameters\s*=`)
+
+// kvPassword finds a password setting in a string that is not a PostgreSQL
+// DSN the store recognises, so that it is never opened as a SQLite file.
+var kvPassword = regexp.MustCompile(`(?i)password\s*=`)
 
 // kvHost is the host of a key=value DSN, for messages ("" when none).
 func kvHost(dsn string) string {
@@ -291,6 +321,15 @@ func sqliteDSN(path string) (dialect, string, string, error) {
 
 	if strings.TrimPrefix(name, "file:") == "" {
 		return dialect{}, "", "", fmt.Errorf("store: sqlite DSN without a path: %w",
+			oem.ErrInvalidInput)
+	}
+
+	if kvPassword.MatchString(path) {
+		// Most likely a PostgreSQL key=value DSN starting with a setting the
+		// store does not know: a file named after it would hold the password.
+		return dialect{}, "", "", fmt.Errorf("store: the DSN sets a password but is no "+
+			"PostgreSQL DSN the store recognises (postgres://… or key=value starting with a "+
+			"libpq keyword such as host=); refusing to open it as a SQLite file: %w",
 			oem.ErrInvalidInput)
 	}
 
