@@ -7,13 +7,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	_ "github.com/lib/pq"  // the "postgres" driver
+	"github.com/lib/pq"    // the "postgres" driver and its DSN parser
 	_ "modernc.org/sqlite" // the "sqlite" driver
 
 	"github.com/vehicleinfo/ingest/oem"
@@ -98,10 +100,13 @@ func WithoutMigrate() Option {
 //     that sets password= is never taken for a SQLite path.
 //
 // Open fails with an error wrapping oem.ErrInvalidInput for any other
-// scheme and for a password= it would otherwise have taken for a file, with
-// the driver's error when the server cannot be reached, and with an error
-// wrapping ErrSchemaTooNew when the database was migrated by a newer version
-// of this library. Errors never repeat the DSN, which may hold a password.
+// scheme, for a password= it would otherwise have taken for a file, for a
+// PostgreSQL DSN lib/pq cannot parse, and for a URL whose user name or
+// password holds a '#', '?' or '/' not percent-encoded (%23, %3F, %2F), all
+// before anything is dialled; with the driver's error when the server
+// cannot be reached; and with an error wrapping ErrSchemaTooNew when the
+// database was migrated by a newer version of this library. Errors never
+// repeat the DSN, which may hold a password.
 func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 	o := options{
 		logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -241,17 +246,6 @@ var kvBinary = regexp.MustCompile(`(^|\s)binary_parameters\s*=`)
 // DSN the store recognises, so that it is never opened as a SQLite file.
 var kvPassword = regexp.MustCompile(`(?i)password\s*=`)
 
-// kvHost is the host of a key=value DSN, for messages ("" when none).
-func kvHost(dsn string) string {
-	for _, f := range strings.Fields(dsn) {
-		if h, ok := strings.CutPrefix(f, "host="); ok {
-			return h
-		}
-	}
-
-	return "the default host"
-}
-
 // parseDSN picks the dialect and returns the DSN to hand to the driver and
 // a description of where it points that is safe to print.
 func parseDSN(dsn string) (dialect, string, string, error) {
@@ -267,12 +261,19 @@ func parseDSN(dsn string) (dialect, string, string, error) {
 
 	switch scheme {
 	case "postgres", "postgresql":
+		// url.Parse ends the user info at the first '/', '?' or '#': a
+		// password holding one is cut there, and what comes before it
+		// taken for the host, to be dialled and printed, or refused as a
+		// bad port. lib/pq ignores fragments, so a '#' is never meant.
 		u, err := url.Parse(dsn)
-		if err != nil {
-			return dialect{}, "", "", fmt.Errorf("store: bad postgres DSN: %w", oem.ErrInvalidInput)
+		if err != nil || strings.Contains(dsn, "#") ||
+			(u.User == nil && strings.Contains(dsn, "@")) {
+			return dialect{}, "", "", fmt.Errorf("store: bad postgres DSN: percent-encode "+
+				"'#', '?' and '/' in the user name and password ('#' as %%23, '?' as %%3F, "+
+				"'/' as %%2F) and any '@' after the host (as %%40): %w", oem.ErrInvalidInput)
 		}
 
-		return postgres, oneRoundTrip(dsn, u.Query().Has("binary_parameters"), "&"), "at " + u.Host, nil
+		return postgresDSN(oneRoundTrip(dsn, u.Query().Has("binary_parameters"), "&"))
 	case "sqlite":
 		path := strings.TrimPrefix(dsn[len("sqlite:"):], "//")
 
@@ -281,9 +282,7 @@ func parseDSN(dsn string) (dialect, string, string, error) {
 		if kv.MatchString(dsn) {
 			// lib/pq's key=value form ("host=… dbname=…"): PostgreSQL,
 			// never a file named after it.
-			set := kvBinary.MatchString(dsn)
-
-			return postgres, oneRoundTrip(dsn, set, " "), "at " + kvHost(dsn), nil
+			return postgresDSN(oneRoundTrip(dsn, kvBinary.MatchString(dsn), " "))
 		}
 
 		return sqliteDSN(dsn)
@@ -292,6 +291,31 @@ func parseDSN(dsn string) (dialect, string, string, error) {
 	return dialect{}, "", "", fmt.Errorf(
 		"store: unsupported DSN scheme %q (want postgres://, postgresql://, sqlite:, file:, "+
 			":memory: or a file path): %w", scheme, oem.ErrInvalidInput)
+}
+
+// postgresDSN checks that lib/pq can parse dsn, before anything is dialled,
+// and describes the server it names. lib/pq's parse errors quote the DSN (a
+// value it cannot read, or the word before a missing '=', which may be half
+// a password with a space in it), so they are not passed on.
+func postgresDSN(dsn string) (dialect, string, string, error) {
+	cfg, err := pq.NewConfig(dsn)
+	if err != nil {
+		return dialect{}, "", "", fmt.Errorf("store: bad postgres DSN: lib/pq cannot parse it "+
+			"(or the PG* environment variables); its message is left out, as it may quote "+
+			"the password: %w", oem.ErrInvalidInput)
+	}
+
+	host := cfg.Host
+	if cfg.Hostaddr.IsValid() {
+		host = cfg.Hostaddr.String()
+	}
+
+	where := "at " + net.JoinHostPort(host, strconv.Itoa(int(cfg.Port)))
+	if n := len(cfg.Multi); n > 0 {
+		where += fmt.Sprintf(" (and %d more)", n)
+	}
+
+	return postgres, dsn, where, nil
 }
 
 // oneRoundTrip sets lib/pq's binary_parameters on a PostgreSQL DSN that
