@@ -15,11 +15,19 @@ import (
 //go:embed migrations/postgres/*.sql migrations/sqlite/*.sql
 var migrationFiles embed.FS
 
-// Migrate applies the embedded migrations the database lacks. Open calls it
-// unless WithoutMigrate is given. It fails with an error wrapping
-// ErrSchemaTooNew when the database was migrated by a newer version of this
-// library. On PostgreSQL concurrent callers on one schema wait for each other
-// (an advisory lock); on SQLite the write lock serialises them.
+// versionTable is the table that records the migrations applied, in the
+// schema the store uses. It is not goose's default, goose_db_version, which
+// an application migrating its own tables with goose in the same schema
+// owns.
+const versionTable = "vehicleinfo_schema_version"
+
+// Migrate applies the embedded migrations the database lacks, recording
+// them in the table vehicleinfo_schema_version. Open calls it unless
+// WithoutMigrate is given. It fails with an error wrapping ErrSchemaTooNew
+// when the database was migrated by a newer version of this library. On
+// PostgreSQL concurrent callers on one schema wait for each other (an
+// advisory lock); on SQLite the write lock serialises them. Another
+// application's goose_db_version in the same schema is left alone.
 func (s *DB) Migrate(ctx context.Context) error {
 	p, err := s.provider()
 	if err != nil {
@@ -87,19 +95,19 @@ func (s *DB) checkVersionWith(ctx context.Context, p *goose.Provider) error {
 	return nil
 }
 
-// versions reads the database's schema version; a database goose never
-// touched is at version 0.
+// versions reads the database's schema version; a database the store never
+// migrated is at version 0.
 func (s *DB) versions(ctx context.Context, p *goose.Provider) (current, newest int64, err error) {
 	sources := p.ListSources()
 	newest = sources[len(sources)-1].Version
 
 	var exists bool
-	q := "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'goose_db_version'"
+	q := "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?"
 	if s.d.name == "postgres" {
-		q = "SELECT to_regclass('goose_db_version') IS NOT NULL"
+		q = "SELECT to_regclass(?) IS NOT NULL"
 	}
 
-	if err := s.db.GetContext(ctx, &exists, q); err != nil {
+	if err := s.db.GetContext(ctx, &exists, s.db.Rebind(q), versionTable); err != nil {
 		return 0, 0, fmt.Errorf("store: read schema version: %w", err)
 	}
 
@@ -121,7 +129,8 @@ func (s *DB) provider() (*goose.Provider, error) {
 		return nil, fmt.Errorf("store: migrations: %w", err)
 	}
 
-	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
+	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true),
+		goose.WithTableName(versionTable)}
 	if s.d.name == "postgres" {
 		// One lock per schema: migrations of different schemas (parallel
 		// tests, tenants) do not wait for one another.

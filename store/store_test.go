@@ -148,7 +148,7 @@ func TestSchemaTooNew(t *testing.T) {
 
 		// Pretend a newer library migrated the database.
 		_, err = s.DB().ExecContext(t.Context(), s.DB().Rebind(
-			"INSERT INTO goose_db_version (version_id, is_applied) VALUES (?, ?)"), newest+1, true)
+			"INSERT INTO vehicleinfo_schema_version (version_id, is_applied) VALUES (?, ?)"), newest+1, true)
 		if err != nil {
 			t.Fatalf("insert version: %v", err)
 		}
