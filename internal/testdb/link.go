@@ -14,7 +14,8 @@ import (
 // in both directions: the server as a program on another host would see it,
 // oneWay being half the round trip. The delay is latency only, not a limit
 // on bandwidth: bytes that arrive together leave together, oneWay later.
-// The relay stops when t ends.
+// A connection is closed once both ways have ended; the relay stops, and
+// closes those still open, when t ends.
 //
 // Delays are slept in the kernel (nanosleep on Linux), so each one is late
 // by the timer slack, about 50 µs; callers that report figures should
@@ -83,11 +84,25 @@ func (r *relay) serve() {
 			return
 		}
 
-		r.wg.Add(2)
+		r.wg.Add(1)
 
-		go r.pipe(up, down)
-		go r.pipe(down, up)
+		go r.relayPair(down, up)
 	}
+}
+
+// relayPair relays both ways between a client's connection and the
+// server's, then closes both and forgets them. Each way ends on its own,
+// passing the end of its stream on, so a client that closes only its
+// sending side still gets the server's last bytes.
+func (r *relay) relayPair(down, up net.Conn) {
+	defer r.wg.Done()
+
+	var ways sync.WaitGroup
+	ways.Go(func() { r.pipe(up, down) })
+	ways.Go(func() { r.pipe(down, up) })
+	ways.Wait()
+
+	r.untrack(down, up)
 }
 
 // track records a connection pair, or closes it when the relay is closing.
@@ -110,6 +125,17 @@ func (r *relay) track(cs ...net.Conn) bool {
 	return true
 }
 
+// untrack closes a connection pair and drops it from the relay.
+func (r *relay) untrack(cs ...net.Conn) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+
+	for _, c := range cs {
+		c.Close()
+		delete(r.conns, c)
+	}
+}
+
 type chunk struct {
 	b   []byte
 	due time.Time
@@ -119,8 +145,6 @@ type chunk struct {
 // goroutine stamps chunks as they arrive so that waiting for one chunk's
 // time does not delay the reading of the next.
 func (r *relay) pipe(dst, src net.Conn) {
-	defer r.wg.Done()
-
 	chunks := make(chan chunk, 256)
 	go func() {
 		defer close(chunks)

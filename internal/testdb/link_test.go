@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -133,5 +135,99 @@ func TestLinkReachesPostgres(t *testing.T) {
 
 	if rtt := time.Since(start); rtt < 2*oneWay {
 		t.Errorf("SELECT 1 took %v: want ≥ %v through the link", rtt, 2*oneWay)
+	}
+}
+
+// openSockets counts the process's open sockets (Linux only). Other files
+// come and go: io.Copy between TCP connections splices through pipes the
+// runtime keeps for reuse.
+func openSockets(t *testing.T) int {
+	t.Helper()
+
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("cannot list open files: %v", err)
+	}
+
+	n := 0
+	for _, fd := range fds {
+		if l, err := os.Readlink("/proc/self/fd/" + fd.Name()); err == nil &&
+			strings.HasPrefix(l, "socket:") {
+			n++
+		}
+	}
+
+	return n
+}
+
+// Connections that end cleanly are closed on the relay's side too, not only
+// when the test ends. Not parallel: it counts the whole process's sockets.
+func TestLinkClosesFinishedConnections(t *testing.T) {
+	dsn := testdb.Link(t, echoServer(t), 0)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	before := openSockets(t)
+
+	const n = 100
+	for range n {
+		c, err := net.Dial("tcp", u.Host)
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		got := make([]byte, 4)
+		if _, err := c.Write([]byte("ping")); err != nil {
+			t.Fatal(err)
+		}
+
+		if _, err := io.ReadFull(c, got); err != nil || string(got) != "ping" {
+			t.Fatalf("read %q, %v; want ping", got, err)
+		}
+
+		c.Close()
+	}
+
+	// The relay closes each pair once both ways have ended, a moment after
+	// the client's Close.
+	deadline := time.Now().Add(5 * time.Second)
+	for openSockets(t) > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	if after := openSockets(t); after > before {
+		t.Errorf("%d open sockets after %d connections through the link, %d before: "+
+			"the relay keeps finished connections open", after, n, before)
+	}
+}
+
+// A connection still open when the test ends is closed by the relay.
+func TestLinkClosesOpenConnectionsAtCleanup(t *testing.T) {
+	t.Parallel()
+
+	upstream := echoServer(t)
+
+	var c net.Conn
+	t.Run("link", func(t *testing.T) {
+		u, err := url.Parse(testdb.Link(t, upstream, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		if c, err = net.Dial("tcp", u.Host); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	if c == nil {
+		t.FailNow()
+	}
+	defer c.Close()
+
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := c.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		t.Errorf("read after the link's test ended: %d bytes, %v; want EOF", n, err)
 	}
 }
