@@ -13,7 +13,8 @@ type Store interface {
 	// PutFleet upserts wanted-fleet entries by VIN. Within one call the first
 	// entry for a VIN wins. Stored fields are replaced by the entry's
 	// (the wanted fleet is the company's word), except that an empty string
-	// or zero date never replaces a known value.
+	// or zero date never replaces a known value. An entry CheckEntry refuses
+	// fails the whole call with an error wrapping ErrInvalidInput.
 	PutFleet(ctx context.Context, entries []FleetEntry) error
 
 	// Fleet returns the wanted fleet, ordered by VIN, filtered as f says.
@@ -26,12 +27,16 @@ type Store interface {
 	// SaveBatch writes vehicles and history rows atomically: all of it lands
 	// or none. Vehicles are upserted by VIN; a known value is never replaced
 	// by an unknown one (empty string, zero number, zero time). Each
-	// vehicle with a known model name is linked to its model record
-	// (make, model, type, version), created when missing; the vehicle's
-	// warranty, capacity and image fill that record's metadata only where
-	// the record does not know it. History rows are append-only and a row
-	// equal to one already stored (same VIN, from, to, time) is not added
-	// twice.
+	// vehicle with a known model name is linked to the model record of
+	// its merged make, model, type and version (names trimmed), created
+	// when missing, so that a description leaving out the type or version
+	// keeps the more precise record; the vehicle's warranty, capacity and
+	// image fill that record's metadata only where the record does not know
+	// it. History rows are append-only and a row equal to one already
+	// stored (same VIN, from, to, time) is not added twice. A vehicle
+	// CheckVehicle refuses, or a history row CheckStatusChange refuses,
+	// fails the whole batch with an error wrapping ErrInvalidInput (for a
+	// vehicle, a *VehicleError naming it).
 	SaveBatch(ctx context.Context, b Batch) error
 
 	// History returns a vehicle's status changes, oldest first.
@@ -41,8 +46,10 @@ type Store interface {
 	// km, warranty years or capacity set, ordered by make, model, type.
 	Models(ctx context.Context) ([]Model, error)
 
-	// UpsertModels writes model records by (make, name, type, version).
-	// Values given replace stored ones; unknown values never do.
+	// UpsertModels writes model records by (make, name, type, version),
+	// names trimmed. Values given replace stored ones; unknown values never
+	// do. A model CheckModel refuses fails the whole call with an error
+	// wrapping ErrInvalidInput.
 	UpsertModels(ctx context.Context, models []Model) error
 
 	// CleanupModels deletes models no vehicle uses and that carry no

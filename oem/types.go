@@ -57,6 +57,18 @@ const (
 	PowertrainFCEV    Powertrain = "fcev" // fuel cell
 )
 
+// Valid reports whether p is one of the canonical powertrains (unknown
+// included).
+func (p Powertrain) Valid() bool {
+	switch p {
+	case PowertrainUnknown, PowertrainBEV, PowertrainPHEV, PowertrainHEV, PowertrainICE,
+		PowertrainFCEV:
+		return true
+	}
+
+	return false
+}
+
 // Observed is what an OEM reports about one vehicle in its fleet listing.
 type Observed struct {
 	VIN       VIN
