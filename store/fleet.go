@@ -37,16 +37,18 @@ var wantedFleetUpsert = upsert{
 }
 
 // PutFleet upserts wanted-fleet entries by VIN, as oem.Store says. An entry
-// whose VIN does not parse fails the whole call with an error wrapping
-// oem.ErrInvalidInput; nothing of it is stored.
+// oem.CheckEntry refuses (a VIN that does not parse, a line number or date
+// out of range, text that is not UTF-8) fails the whole call with an error
+// wrapping oem.ErrInvalidInput; nothing of it is stored.
 func (s *DB) PutFleet(ctx context.Context, entries []oem.FleetEntry) error {
 	seen := make(map[oem.VIN]bool, len(entries))
 	list := make([]oem.FleetEntry, 0, len(entries))
-	for i, e := range entries {
-		vin, err := oem.ParseVIN(string(e.VIN))
-		if err != nil {
-			return fmt.Errorf("store: put fleet: entry %d: %w", i, err)
+	for _, e := range entries {
+		if err := oem.CheckEntry(e); err != nil {
+			return fmt.Errorf("store: put fleet: %w", err)
 		}
+
+		vin, _ := oem.ParseVIN(string(e.VIN)) // checked above
 
 		if seen[vin] {
 			continue // the first entry for a VIN wins

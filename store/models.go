@@ -16,7 +16,8 @@ import (
 type modelKey struct{ make, name, typ, version string }
 
 func keyOf(m oem.Model) modelKey {
-	return modelKey{strings.TrimSpace(m.Make), m.Name, m.Type, m.Version}
+	return modelKey{strings.TrimSpace(m.Make), strings.TrimSpace(m.Name),
+		strings.TrimSpace(m.Type), strings.TrimSpace(m.Version)}
 }
 
 func (k modelKey) compare(o modelKey) int {
@@ -318,17 +319,18 @@ ORDER BY mk.name` + c + `, m.model_name` + c + `, m.type` + c + `, m.version` + 
 	return out, nil
 }
 
-// UpsertModels writes model records by (make, name, type, version): known
-// values given replace stored ones, unknown values never do. A model without
-// a name fails the whole call with an error wrapping oem.ErrInvalidInput.
+// UpsertModels writes model records by (make, name, type, version), names
+// trimmed: known values given replace stored ones, unknown values never do.
+// A model oem.CheckModel refuses (no name, a number out of range, text that
+// is not UTF-8) fails the whole call with an error wrapping
+// oem.ErrInvalidInput.
 // The same key twice is merged, later known values over earlier ones.
 func (s *DB) UpsertModels(ctx context.Context, models []oem.Model) error {
 	byKey := make(map[modelKey]int)
 	var list []oem.Model
-	for i, m := range models {
-		if strings.TrimSpace(m.Name) == "" {
-			return fmt.Errorf("store: upsert models: model %d has no name: %w", i,
-				oem.ErrInvalidInput)
+	for _, m := range models {
+		if err := oem.CheckModel(m); err != nil {
+			return fmt.Errorf("store: upsert models: %w", err)
 		}
 
 		m.Make = strings.TrimSpace(m.Make)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -133,6 +132,10 @@ func (s *DB) saveBatch(ctx context.Context, tx *sqlx.Tx, vs []oem.Vehicle,
 		addName(n.oems, false, h.Connector)
 	}
 
+	if err := s.fillModelKeys(ctx, tx, vs); err != nil {
+		return err
+	}
+
 	models := modelsOf(vs)
 	for _, m := range models {
 		addName(n.makes, false, m.Make)
@@ -199,6 +202,49 @@ func (s *DB) saveBatch(ctx context.Context, tx *sqlx.Tx, vs []oem.Vehicle,
 	return s.writeHistory(ctx, tx, ids, hs)
 }
 
+// fillModelKeys completes the make, type and version of each vehicle that
+// names a model but leaves one of them out from its stored row, as the
+// merge completes the vehicle's own columns: the vehicle then links to the
+// model its row names, and a description that leaves out the version does
+// not move it to a less precise model record.
+func (s *DB) fillModelKeys(ctx context.Context, tx *sqlx.Tx, vs []oem.Vehicle) error {
+	at := make(map[string]int)
+	var vins []string
+	for i, v := range vs {
+		if v.Model != "" && (v.Type == "" || v.Version == "" || strings.TrimSpace(v.Make) == "") {
+			at[string(v.VIN)] = i
+			vins = append(vins, string(v.VIN))
+		}
+	}
+
+	if len(vins) == 0 {
+		return nil
+	}
+
+	err := s.selectIn(ctx, tx, "SELECT vin, coalesce(make, ''), coalesce(type, ''), "+
+		"coalesce(version, '') FROM vehicle WHERE vin IN (?)", vins, func(r *sqlx.Rows) error {
+		var vin, mk, typ, version string
+		if err := r.Scan(&vin, &mk, &typ, &version); err != nil {
+			return err
+		}
+
+		v := &vs[at[vin]]
+		if strings.TrimSpace(v.Make) == "" {
+			v.Make = mk
+		}
+
+		v.Type = cmp.Or(v.Type, typ)
+		v.Version = cmp.Or(v.Version, version)
+
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read stored models: %w", err)
+	}
+
+	return nil
+}
+
 func (s *DB) writeHistory(ctx context.Context, tx *sqlx.Tx, ids ids, hs []oem.StatusChange) error {
 	var vins []string
 	for _, h := range hs {
@@ -243,31 +289,13 @@ func (s *DB) writeHistory(ctx context.Context, tx *sqlx.Tx, ids ids, hs []oem.St
 func prepareVehicles(in []oem.Vehicle) ([]oem.Vehicle, error) {
 	byVIN := make(map[oem.VIN]int, len(in))
 	out := make([]oem.Vehicle, 0, len(in))
-	for i, v := range in {
-		vin, err := oem.ParseVIN(string(v.VIN))
+	for _, v := range in {
+		v, err := oem.NormalizeVehicle(v)
 		if err != nil {
-			return nil, fmt.Errorf("vehicle %d: %w", i, err)
+			return nil, err
 		}
 
-		if v.Status != "" && !v.Status.Valid() {
-			return nil, fmt.Errorf("vehicle %s: status %q: %w", vin, v.Status, oem.ErrInvalidInput)
-		}
-
-		if !validPowertrain(v.Powertrain) {
-			return nil, fmt.Errorf("vehicle %s: powertrain %q: %w", vin, v.Powertrain,
-				oem.ErrInvalidInput)
-		}
-
-		// The integer columns are 32-bit on PostgreSQL; say which vehicle
-		// and field rather than let the database fail the batch obscurely.
-		for name, n := range map[string]int{"model year": v.ModelYear, "range km": v.RangeKm,
-			"warranty km": v.WarrantyKm, "warranty years": v.WarrantyYears, "line": v.Line} {
-			if n < 0 || n > math.MaxInt32 {
-				return nil, fmt.Errorf("vehicle %s: %s %d out of range: %w", vin, name, n, oem.ErrInvalidInput)
-			}
-		}
-
-		v.VIN = vin
+		vin := v.VIN
 		if j, ok := byVIN[vin]; ok {
 			out[j] = oem.MergeVehicle(out[j], v)
 
@@ -283,16 +311,6 @@ func prepareVehicles(in []oem.Vehicle) ([]oem.Vehicle, error) {
 	return out, nil
 }
 
-func validPowertrain(p oem.Powertrain) bool {
-	switch p {
-	case oem.PowertrainUnknown, oem.PowertrainBEV, oem.PowertrainPHEV, oem.PowertrainHEV,
-		oem.PowertrainICE, oem.PowertrainFCEV:
-		return true
-	}
-
-	return false
-}
-
 // prepareHistory validates a batch's history rows, drops repeats and sorts
 // them by VIN and time.
 func prepareHistory(b oem.Batch) ([]oem.StatusChange, error) {
@@ -304,21 +322,12 @@ func prepareHistory(b oem.Batch) ([]oem.StatusChange, error) {
 
 	seen := make(map[key]bool, len(b.History))
 	out := make([]oem.StatusChange, 0, len(b.History))
-	for i, h := range b.History {
-		vin, err := oem.ParseVIN(string(h.VIN))
-		if err != nil {
-			return nil, fmt.Errorf("history %d: %w", i, err)
+	for _, h := range b.History {
+		if err := oem.CheckStatusChange(h); err != nil {
+			return nil, err
 		}
 
-		if !h.To.Valid() || (h.From != "" && !h.From.Valid()) {
-			return nil, fmt.Errorf("history of %s: status %q → %q: %w", vin, h.From, h.To,
-				oem.ErrInvalidInput)
-		}
-
-		if h.At.IsZero() {
-			return nil, fmt.Errorf("history of %s: no time: %w", vin, oem.ErrInvalidInput)
-		}
-
+		vin, _ := oem.ParseVIN(string(h.VIN)) // checked above
 		h.VIN = vin
 		h.At = h.At.UTC().Truncate(time.Microsecond)
 		if h.RunID == 0 {

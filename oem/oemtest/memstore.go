@@ -94,11 +94,12 @@ func (m *MemStore) check(ctx context.Context) error {
 func (m *MemStore) PutFleet(ctx context.Context, entries []oem.FleetEntry) error {
 	list := make([]oem.FleetEntry, 0, len(entries))
 	seen := make(map[oem.VIN]bool, len(entries))
-	for i, e := range entries {
-		vin, err := oem.ParseVIN(string(e.VIN))
-		if err != nil {
-			return fmt.Errorf("oemtest: put fleet: entry %d: %w", i, err)
+	for _, e := range entries {
+		if err := oem.CheckEntry(e); err != nil {
+			return fmt.Errorf("oemtest: put fleet: %w", err)
 		}
+
+		vin, _ := oem.ParseVIN(string(e.VIN)) // checked above
 
 		if seen[vin] {
 			continue
@@ -248,8 +249,10 @@ func (m *MemStore) SaveBatch(ctx context.Context, b oem.Batch) error {
 			old = oem.Vehicle{FleetEntry: oem.FleetEntry{VIN: v.VIN}}
 		}
 
+		// The link follows the merged names, so a description that
+		// leaves out the type or version keeps the more precise model.
 		merged := oem.MergeVehicle(old, v)
-		if k, ok := memModelKeyOf(v); ok {
+		if k, ok := memModelKeyOf(merged); ok && v.Model != "" {
 			merged.ModelID = m.linkModel(k, v)
 		}
 
@@ -323,14 +326,13 @@ func (m *MemStore) Models(ctx context.Context) ([]oem.Model, error) {
 	return out, nil
 }
 
-// UpsertModels writes model records by key: known values replace stored
-// ones, unknown values never do. A model without a name fails the whole
-// call with an error wrapping oem.ErrInvalidInput.
+// UpsertModels writes model records by key, names trimmed: known values
+// replace stored ones, unknown values never do. A model oem.CheckModel
+// refuses fails the whole call with an error wrapping oem.ErrInvalidInput.
 func (m *MemStore) UpsertModels(ctx context.Context, models []oem.Model) error {
-	for i, md := range models {
-		if strings.TrimSpace(md.Name) == "" {
-			return fmt.Errorf("oemtest: upsert models: model %d has no name: %w", i,
-				oem.ErrInvalidInput)
+	for _, md := range models {
+		if err := oem.CheckModel(md); err != nil {
+			return fmt.Errorf("oemtest: upsert models: %w", err)
 		}
 	}
 
@@ -342,7 +344,8 @@ func (m *MemStore) UpsertModels(ctx context.Context, models []oem.Model) error {
 	}
 
 	for _, md := range models {
-		k := memModelKey{strings.TrimSpace(md.Make), md.Name, md.Type, md.Version}
+		k := memModelKey{strings.TrimSpace(md.Make), strings.TrimSpace(md.Name),
+			strings.TrimSpace(md.Type), strings.TrimSpace(md.Version)}
 		rec := m.models[k]
 		if rec == nil {
 			m.nextModel++
@@ -485,25 +488,12 @@ func memCheckRun(r oem.Run) error {
 
 func memPrepareVehicles(in []oem.Vehicle) ([]oem.Vehicle, error) {
 	out := make([]oem.Vehicle, 0, len(in))
-	for i, v := range in {
-		vin, err := oem.ParseVIN(string(v.VIN))
+	for _, v := range in {
+		v, err := oem.NormalizeVehicle(v)
 		if err != nil {
-			return nil, fmt.Errorf("vehicle %d: %w", i, err)
+			return nil, err
 		}
 
-		if v.Status != "" && !v.Status.Valid() {
-			return nil, fmt.Errorf("vehicle %s: status %q: %w", vin, v.Status, oem.ErrInvalidInput)
-		}
-
-		switch v.Powertrain {
-		case oem.PowertrainUnknown, oem.PowertrainBEV, oem.PowertrainPHEV, oem.PowertrainHEV,
-			oem.PowertrainICE, oem.PowertrainFCEV:
-		default:
-			return nil, fmt.Errorf("vehicle %s: powertrain %q: %w", vin, v.Powertrain,
-				oem.ErrInvalidInput)
-		}
-
-		v.VIN = vin
 		out = append(out, v)
 	}
 
@@ -515,21 +505,12 @@ func memPrepareVehicles(in []oem.Vehicle) ([]oem.Vehicle, error) {
 
 func memPrepareHistory(b oem.Batch) ([]oem.StatusChange, error) {
 	out := make([]oem.StatusChange, 0, len(b.History))
-	for i, h := range b.History {
-		vin, err := oem.ParseVIN(string(h.VIN))
-		if err != nil {
-			return nil, fmt.Errorf("history %d: %w", i, err)
+	for _, h := range b.History {
+		if err := oem.CheckStatusChange(h); err != nil {
+			return nil, err
 		}
 
-		if !h.To.Valid() || (h.From != "" && !h.From.Valid()) {
-			return nil, fmt.Errorf("history of %s: status %q → %q: %w", vin, h.From, h.To,
-				oem.ErrInvalidInput)
-		}
-
-		if h.At.IsZero() {
-			return nil, fmt.Errorf("history of %s: no time: %w", vin, oem.ErrInvalidInput)
-		}
-
+		vin, _ := oem.ParseVIN(string(h.VIN)) // checked above
 		h.VIN, h.At = vin, memTime(h.At)
 		h.Connector = strings.TrimSpace(h.Connector)
 		if h.RunID == 0 {

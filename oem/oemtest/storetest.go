@@ -3,8 +3,10 @@ package oemtest
 import (
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -72,6 +74,9 @@ func TestStore(t *testing.T, open func(t *testing.T) oem.Store) {
 	run("SaveBatch/model linking", stModelLinking)
 	run("SaveBatch/model metadata fill", stModelFill)
 	run("SaveBatch/atomic", stAtomic)
+	run("SaveBatch/values a store cannot keep", stBadValues)
+	run("SaveBatch/model link keeps precision", stModelLinkPrecision)
+	run("PutFleet and UpsertModels/values a store cannot keep", stBadEntriesAndModels)
 	run("SaveBatch/concurrent writers", stConcurrent)
 	run("Vehicles/query", stVehiclesQuery)
 	run("History/append-only and de-duplicated", stHistory)
@@ -675,6 +680,121 @@ func stAtomic(t *testing.T, s oem.Store) {
 
 	if ms := stModels(t, s); len(ms) != 1 || ms[0].Name != "i3" {
 		t.Errorf("failed batches changed the models: %+v", ms)
+	}
+}
+
+// stBadValues saves vehicles with one value no store can keep as given:
+// each batch fails with a *oem.VehicleError naming the vehicle and wrapping
+// oem.ErrInvalidInput, and what was stored stays as it was.
+func stBadValues(t *testing.T, s oem.Store) {
+	good := stFullVehicle(stVIN("WBA", 1))
+	stSave(t, s, oem.Batch{Vehicles: []oem.Vehicle{good}})
+	before := stOne(t, s, good.VIN)
+
+	badVIN := stVIN("WBA", 2)
+	long := strings.Repeat("x", oem.MaxKeyBytes+1)
+	for name, bad := range map[string]func(v *oem.Vehicle){
+		"seen in year 10000":    func(v *oem.Vehicle) { v.SeenAt = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) },
+		"start in year 0":       func(v *oem.Vehicle) { v.StartDate = time.Date(0, 6, 1, 0, 0, 0, 0, time.UTC) },
+		"described before AD 1": func(v *oem.Vehicle) { v.DescribedAt = time.Date(-50, 6, 1, 0, 0, 0, 0, time.UTC) },
+		"NUL in the plate":      func(v *oem.Vehicle) { v.LicencePlate = "AB\x00CD" },
+		"NUL in the model":      func(v *oem.Vehicle) { v.Model = "i3\x00" },
+		"NUL in a source":       func(v *oem.Vehicle) { v.Sources = map[oem.Field]string{oem.FieldModel: "a\x00"} },
+		"bad UTF-8 account":     func(v *oem.Vehicle) { v.Account = "fleet-\xff" },
+		"owner too long":        func(v *oem.Vehicle) { v.Owner = long },
+		"model too long":        func(v *oem.Vehicle) { v.Model = long },
+		"line past 32 bits":     func(v *oem.Vehicle) { v.Line = 1 << 40 },
+		"negative warranty":     func(v *oem.Vehicle) { v.WarrantyYears = -3 },
+		"unknown powertrain":    func(v *oem.Vehicle) { v.Powertrain = "steam" },
+	} {
+		v := stFullVehicle(badVIN)
+		bad(&v)
+
+		changed := good
+		changed.Account = "other-account"
+		err := s.SaveBatch(t.Context(), oem.Batch{Vehicles: []oem.Vehicle{changed, v}})
+		ve, ok := oem.AsVehicleError(err)
+		if !errors.Is(err, oem.ErrInvalidInput) || !ok || ve.VIN != badVIN {
+			t.Errorf("%s: SaveBatch err = %v; want a *oem.VehicleError for %s wrapping "+
+				"oem.ErrInvalidInput", name, err, badVIN)
+		}
+	}
+
+	got := stVehicles(t, s, oem.VehicleQuery{})
+	if len(got) != 1 || !reflect.DeepEqual(stNorm(got[0]), stNorm(before)) {
+		t.Errorf("refused batches changed what was stored: %+v", got)
+	}
+}
+
+// stBadEntriesAndModels checks PutFleet and UpsertModels refuse what
+// SaveBatch refuses, the same way on every store.
+func stBadEntriesAndModels(t *testing.T, s oem.Store) {
+	vin := stVIN("WBA", 1)
+	for name, e := range map[string]oem.FleetEntry{
+		"line past 32 bits": {VIN: vin, Line: 1 << 40},
+		"start in year 0":   {VIN: vin, StartDate: time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)},
+		"NUL in the owner":  {VIN: vin, Owner: "Ay\x00vens"},
+	} {
+		err := s.PutFleet(t.Context(), []oem.FleetEntry{{VIN: stVIN("WBA", 2)}, e})
+		ve, ok := oem.AsVehicleError(err)
+		if !errors.Is(err, oem.ErrInvalidInput) || !ok || ve.VIN != vin {
+			t.Errorf("PutFleet with %s: err = %v; want a *oem.VehicleError for %s wrapping "+
+				"oem.ErrInvalidInput", name, err, vin)
+		}
+	}
+
+	if es := stFleet(t, s, ""); len(es) != 0 {
+		t.Errorf("refused PutFleet calls stored %d entries", len(es))
+	}
+
+	for name, m := range map[string]oem.Model{
+		"warranty km past 32 bits": {Make: "BMW", Name: "i3", WarrantyKm: 1 << 31},
+		"negative warranty years":  {Make: "BMW", Name: "i3", WarrantyYears: -3},
+		"NaN capacity":             {Make: "BMW", Name: "i3", BatteryKWh: math.NaN()},
+		"blank name":               {Make: "BMW", Name: "   ", ImageURL: "https://img.example/x.png"},
+	} {
+		err := s.UpsertModels(t.Context(), []oem.Model{m})
+		if !errors.Is(err, oem.ErrInvalidInput) {
+			t.Errorf("UpsertModels with %s: err = %v, want oem.ErrInvalidInput", name, err)
+		}
+	}
+
+	if ms := stModels(t, s); len(ms) != 0 {
+		t.Errorf("refused UpsertModels calls stored %+v", ms)
+	}
+}
+
+// stModelLinkPrecision checks a vehicle stays linked to the model its merged
+// names give: a later description without type or version does not move it
+// to a less precise record, and names are compared trimmed.
+func stModelLinkPrecision(t *testing.T, s oem.Store) {
+	vin := stVIN("WBA", 1)
+	stSave(t, s, oem.Batch{Vehicles: []oem.Vehicle{{FleetEntry: oem.FleetEntry{VIN: vin, Make: "BMW"},
+		Model: "i3", Type: "94", Version: "MT337", BatteryKWh: 33}}})
+	first := stOne(t, s, vin)
+
+	stSave(t, s, oem.Batch{Vehicles: []oem.Vehicle{{FleetEntry: oem.FleetEntry{VIN: vin},
+		Model: " i3 "}}})
+	got := stOne(t, s, vin)
+	if got.ModelID != first.ModelID || got.Model != "i3" || got.Type != "94" ||
+		got.Version != "MT337" || got.Make != "BMW" {
+		t.Errorf("after a description with the model only: model %d %q %q %q make %q; "+
+			"want model %d i3 94 MT337 make BMW", got.ModelID, got.Model, got.Type,
+			got.Version, got.Make, first.ModelID)
+	}
+
+	ms := stModels(t, s)
+	if len(ms) != 1 || ms[0].ID != first.ModelID || ms[0].BatteryKWh != 33 {
+		t.Errorf("Models = %+v, want the one i3 94 MT337 record with its 33 kWh", ms)
+	}
+
+	// A blank model name is no model name: no record, no link.
+	other := stVIN("WBA", 2)
+	stSave(t, s, oem.Batch{Vehicles: []oem.Vehicle{{FleetEntry: oem.FleetEntry{VIN: other},
+		Model: "   ", Type: "94"}}})
+	if v := stOne(t, s, other); v.ModelID != 0 || v.Model != "" {
+		t.Errorf("blank model name: ModelID %d, Model %q; want no link and no name",
+			v.ModelID, v.Model)
 	}
 }
 
