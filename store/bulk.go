@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"math/rand/v2"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -111,26 +114,47 @@ func (s *DB) copyMerge(ctx context.Context, tx *sqlx.Tx, u upsert, rows [][]any)
 }
 
 // inTx runs fn in a transaction, committed when fn returns nil and rolled
-// back otherwise. A transaction PostgreSQL chose as a deadlock victim is run
-// again, up to three times: fn must build everything it writes from its
-// inputs. A violated constraint is reported as invalid input.
+// back otherwise. A transaction the database ended for a conflict with
+// another (see retryable) is run again, up to three times in all, after a
+// short, growing pause: fn must build everything it writes from its inputs.
+// A violated constraint is reported as invalid input.
 func (s *DB) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	const attempts = 3
+
 	var err error
-	for attempt := range 3 {
+	for attempt := 1; ; attempt++ {
 		err = s.tryTx(ctx, fn)
-		if !retryable(err) || ctx.Err() != nil {
+		if attempt == attempts || !retryable(err) || ctx.Err() != nil {
 			break
 		}
 
-		s.log.DebugContext(ctx, "store: transaction retried", "attempt", attempt+1,
+		s.log.DebugContext(ctx, "store: transaction retried", "attempt", attempt,
 			"error", err.Error())
+
+		pause := time.Duration(attempt*attempt) * 20 * time.Millisecond
+		select {
+		case <-ctx.Done():
+			return classify(err)
+		case <-time.After(pause + rand.N(pause)):
+		}
 	}
 
 	return classify(err)
 }
 
+// txOptions are the store's transactions' options: on PostgreSQL, read
+// committed whatever the server's default, since the store's locking is
+// built for it (a stricter level would fail concurrent batches).
+func (s *DB) txOptions() *sql.TxOptions {
+	if s.d.name != "postgres" {
+		return nil
+	}
+
+	return &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+}
+
 func (s *DB) tryTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
-	tx, err := s.db.BeginTxx(ctx, nil)
+	tx, err := s.db.BeginTxx(ctx, s.txOptions())
 	if err != nil {
 		return err
 	}

@@ -255,57 +255,72 @@ func TestModelMakeFromWMI(t *testing.T) {
 func TestTwoStoresOneDatabase(t *testing.T) {
 	t.Parallel()
 
-	dialects(t, func(t *testing.T, dsn string) {
-		a, b := openT(t, dsn), openT(t, dsn)
-		defer a.Close()
-		defer b.Close()
+	dialects(t, twoStores)
+}
 
-		const n = 150
-		var wg sync.WaitGroup
-		errs := make(chan error, 8)
-		for w := range 8 {
-			s := a
-			if w%2 == 1 {
-				s = b
+// TestPostgresStricterDefaultIsolation runs the two stores on a server whose
+// default isolation is serializable: the store's transactions keep to read
+// committed, which its locking is built for, so concurrent batches still
+// all land.
+func TestPostgresStricterDefaultIsolation(t *testing.T) {
+	t.Parallel()
+
+	twoStores(t, testdb.PostgresDSN(t)+
+		"&options=-c%20default_transaction_isolation%3Dserializable")
+}
+
+// twoStores saves overlapping batches through two stores on one database,
+// four writers each.
+func twoStores(t *testing.T, dsn string) {
+	a, b := openT(t, dsn), openT(t, dsn)
+	defer a.Close()
+	defer b.Close()
+
+	const n = 150
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := range 8 {
+		s := a
+		if w%2 == 1 {
+			s = b
+		}
+
+		wg.Go(func() {
+			var batch oem.Batch
+			for i := range n {
+				v := vin((i*31 + w*17) % n)
+				batch.Vehicles = append(batch.Vehicles, oem.Vehicle{
+					FleetEntry: oem.FleetEntry{VIN: v, Owner: fmt.Sprintf("Owner %d", i%5),
+						Make: "BMW"},
+					Model: fmt.Sprintf("m%d", i%7), Status: oem.StatusPending, RangeKm: 100 + w,
+				})
+				batch.History = append(batch.History, oem.StatusChange{VIN: v,
+					To: oem.StatusPending, At: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)})
 			}
 
-			wg.Go(func() {
-				var batch oem.Batch
-				for i := range n {
-					v := vin((i*31 + w*17) % n)
-					batch.Vehicles = append(batch.Vehicles, oem.Vehicle{
-						FleetEntry: oem.FleetEntry{VIN: v, Owner: fmt.Sprintf("Owner %d", i%5),
-							Make: "BMW"},
-						Model: fmt.Sprintf("m%d", i%7), Status: oem.StatusPending, RangeKm: 100 + w,
-					})
-					batch.History = append(batch.History, oem.StatusChange{VIN: v,
-						To: oem.StatusPending, At: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)})
-				}
-
-				if err := s.SaveBatch(t.Context(), batch); err != nil {
-					errs <- err
-				}
-			})
-		}
-
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			t.Errorf("SaveBatch: %v", err)
-		}
-
-		vs, err := a.Vehicles(t.Context(), oem.VehicleQuery{})
-		if err != nil || len(vs) != n {
-			t.Fatalf("Vehicles: %d, %v; want %d", len(vs), err, n)
-		}
-
-		for _, v := range vs[:10] {
-			hs, err := b.History(t.Context(), v.VIN)
-			if err != nil || len(hs) != 1 {
-				t.Errorf("History(%s) = %d rows, %v; want 1", v.VIN, len(hs), err)
+			if err := s.SaveBatch(t.Context(), batch); err != nil {
+				errs <- err
 			}
+		})
+	}
+
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("SaveBatch: %v", err)
+	}
+
+	vs, err := a.Vehicles(t.Context(), oem.VehicleQuery{})
+	if err != nil || len(vs) != n {
+		t.Fatalf("Vehicles: %d, %v; want %d", len(vs), err, n)
+	}
+
+	for _, v := range vs[:10] {
+		hs, err := b.History(t.Context(), v.VIN)
+		if err != nil || len(hs) != 1 {
+			t.Errorf("History(%s) = %d rows, %v; want 1", v.VIN, len(hs), err)
 		}
-	})
+	}
 }
 
 func TestRunRecord(t *testing.T) {
