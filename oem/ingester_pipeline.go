@@ -92,6 +92,10 @@ func (p *pipeline) run(ctx context.Context) {
 		log.Error("save failed", "error", err)
 		p.b.fail(p.name, fmt.Errorf("%s: save: %w", p.name, err))
 	})
+	p.save.onRefused = func(err error) {
+		log.Error("not saved", "error", err)
+		p.b.countError(err, 1)
+	}
 
 	p.progress(PhasePlanning, 0, len(p.jobs))
 	cands, err := p.load(ctx, observed, listErrs)
@@ -633,6 +637,10 @@ type saver struct {
 	ctx   context.Context
 	runID int64
 	onErr func(error)
+	// onRefused hears of each vehicle or history row left out of a batch
+	// because a store cannot keep it (CheckVehicle, CheckStatusChange), so
+	// that it does not fail the rest of the batch.
+	onRefused func(error)
 
 	mu   sync.Mutex
 	vs   []Vehicle
@@ -683,12 +691,63 @@ func (s *saver) writeLocked(n int) {
 	}
 
 	s.vs, s.hist = s.vs[n:], rest
+	batch = s.leaveOutRefused(batch)
+	if len(batch.Vehicles) == 0 && len(batch.History) == 0 {
+		return
+	}
 
 	ctx, cancel := context.WithTimeout(s.ctx, s.i.saveTO)
 	defer cancel()
 
 	if err := s.i.store.SaveBatch(ctx, batch); err != nil && s.onErr != nil {
 		s.onErr(fmt.Errorf("%d vehicles: %w", len(batch.Vehicles), err))
+	}
+}
+
+// leaveOutRefused drops from b the vehicles and history rows a store would
+// refuse, with the history of the vehicles dropped, telling onRefused of
+// each vehicle and row.
+func (s *saver) leaveOutRefused(b Batch) Batch {
+	refused := make(map[VIN]bool)
+	var vs []Vehicle
+	for _, v := range b.Vehicles {
+		if err := CheckVehicle(v); err != nil {
+			refused[v.VIN] = true
+			s.refuse(err)
+
+			continue
+		}
+
+		vs = append(vs, v)
+	}
+
+	var hist []StatusChange
+	for _, h := range b.History {
+		if refused[h.VIN] {
+			continue
+		}
+
+		if err := CheckStatusChange(h); err != nil {
+			s.refuse(err)
+
+			continue
+		}
+
+		hist = append(hist, h)
+	}
+
+	if len(refused) == 0 && len(hist) == len(b.History) {
+		return b
+	}
+
+	b.Vehicles, b.History = vs, hist
+
+	return b
+}
+
+func (s *saver) refuse(err error) {
+	if s.onRefused != nil {
+		s.onRefused(err)
 	}
 }
 

@@ -1134,3 +1134,65 @@ func TestIngesterDescribePanicAndCancel(t *testing.T) {
 		t.Errorf("run state %q", r.State)
 	}
 }
+
+// TestIngesterLeavesOutWhatAStoreRefuses lists one vehicle with a value no
+// store keeps (its OEM status word is not UTF-8) and describes another with
+// a model name holding a NUL byte. The first is left out of its save with an
+// error naming it and the others in the same batch land; the description's
+// bad name is dropped as implausible and the rest of it kept. The
+// connector's run does not fail.
+func TestIngesterLeavesOutWhatAStoreRefuses(t *testing.T) {
+	t.Parallel()
+
+	var entries []oem.FleetEntry
+	badRaw, badModel := mkVIN("WBA", 3), mkVIN("WBA", 4)
+	f := newFake("bmw")
+	for i := range 6 {
+		v := mkVIN("WBA", i)
+		entries = append(entries, wanted(v, "", true))
+		in := info(v, "BMW", "i3")
+		in.Version = "MT337"
+		switch v {
+		case badRaw:
+			f.SetObserved(oem.Observed{VIN: v, Status: oem.StatusActive, Raw: "ACTIVE\xff"})
+		case badModel:
+			in.Model = "i3\x00"
+			f.SetStatus(v, oem.StatusActive)
+		default:
+			f.SetStatus(v, oem.StatusActive)
+		}
+
+		f.SetInfo(in)
+	}
+
+	s := newStore(t, entries...)
+	rep, err := newIngester(t, s, nil, []oem.Connector{f.Connector()}).Run(t.Context(),
+		oem.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if len(rep.Failed) != 0 || rep.Errors[oem.KindOf(oem.ErrInvalidInput)] != 1 {
+		t.Errorf("report failed %v, errors %v; want no failed connector and one invalid_input",
+			rep.Failed, rep.Errors)
+	}
+
+	stored := allVehicles(t, s)
+	if len(stored) != 5 || slices.ContainsFunc(stored, func(v oem.Vehicle) bool {
+		return v.VIN == badRaw
+	}) {
+		t.Fatalf("stored %d vehicles; want the 5 without the refused status word", len(stored))
+	}
+
+	for _, v := range stored {
+		wantModel := "i3"
+		if v.VIN == badModel {
+			wantModel = ""
+		}
+
+		if v.DescribedAt.IsZero() || v.Model != wantModel || v.Version != "MT337" {
+			t.Errorf("%s: model %q version %q described at %v; want model %q, version MT337, "+
+				"described", v.VIN, v.Model, v.Version, v.DescribedAt, wantModel)
+		}
+	}
+}

@@ -364,5 +364,25 @@ func plausible(info Info, at time.Time) Info {
 		info.WarrantyYears = 0
 	}
 
+	// Text a store cannot keep (not UTF-8, a NUL byte, a name longer than
+	// any real one) is noise from the OEM: unknown rather than a refused
+	// vehicle.
+	for _, p := range []*string{&info.Make, &info.Model, &info.Version, &info.Type} {
+		if checkText("", *p, MaxKeyBytes) != nil {
+			*p = ""
+		}
+	}
+
+	if checkText("", info.ImageURL, 0) != nil {
+		info.ImageURL = ""
+	}
+
+	for _, p := range []*int{&info.ModelYear, &info.RangeKm, &info.WarrantyKm,
+		&info.WarrantyYears} {
+		if *p < 0 {
+			*p = 0
+		}
+	}
+
 	return info
 }
