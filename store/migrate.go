@@ -44,6 +44,10 @@ func (s *DB) Migrate(ctx context.Context) error {
 		defer unlock()
 	}
 
+	if err := s.adoptOldVersionTable(ctx, p); err != nil {
+		return err
+	}
+
 	if err := s.checkVersionWith(ctx, p); err != nil {
 		return err
 	}
@@ -101,13 +105,8 @@ func (s *DB) versions(ctx context.Context, p *goose.Provider) (current, newest i
 	sources := p.ListSources()
 	newest = sources[len(sources)-1].Version
 
-	var exists bool
-	q := "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?"
-	if s.d.name == "postgres" {
-		q = "SELECT to_regclass(?) IS NOT NULL"
-	}
-
-	if err := s.db.GetContext(ctx, &exists, s.db.Rebind(q), versionTable); err != nil {
+	exists, err := s.tableExists(ctx, versionTable)
+	if err != nil {
 		return 0, 0, fmt.Errorf("store: read schema version: %w", err)
 	}
 
@@ -121,6 +120,68 @@ func (s *DB) versions(ctx context.Context, p *goose.Provider) (current, newest i
 	}
 
 	return current, newest, nil
+}
+
+// tableExists reports whether the store's schema has a table of that name.
+func (s *DB) tableExists(ctx context.Context, name string) (bool, error) {
+	var exists bool
+	q := "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?"
+	if s.d.name == "postgres" {
+		q = "SELECT to_regclass(?) IS NOT NULL"
+	}
+
+	err := s.db.GetContext(ctx, &exists, s.db.Rebind(q), name)
+
+	return exists, err
+}
+
+// adoptOldVersionTable takes over the goose_db_version table of a database
+// an earlier version of this library migrated, before it kept its own
+// table: when the store's tables are there, its own version table is not,
+// and goose_db_version records no version this library does not know,
+// that table is the store's and is renamed to versionTable. Any other
+// goose_db_version belongs to another application and is left alone.
+func (s *DB) adoptOldVersionTable(ctx context.Context, p *goose.Provider) error {
+	const old = "goose_db_version"
+	for _, t := range []struct {
+		name string
+		want bool
+	}{{versionTable, false}, {old, true}, {"vehicle_activation_history", true}} {
+		ok, err := s.tableExists(ctx, t.name)
+		if err != nil {
+			return fmt.Errorf("store: read schema version: %w", err)
+		}
+
+		if ok != t.want {
+			return nil
+		}
+	}
+
+	sources := p.ListSources()
+	var highest int64
+	err := s.db.GetContext(ctx, &highest,
+		"SELECT coalesce(max(version_id), 0) FROM "+old+" WHERE is_applied")
+	if err != nil {
+		return fmt.Errorf("store: read schema version: %w", err)
+	}
+
+	if highest > sources[len(sources)-1].Version {
+		return nil
+	}
+
+	q := "ALTER TABLE " + old + " RENAME TO " + versionTable
+	if s.d.name == "postgres" {
+		q = "ALTER TABLE IF EXISTS " + old + " RENAME TO " + versionTable // a racing Open did it
+	}
+
+	if _, err := s.db.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("store: adopt %s: %w", old, err)
+	}
+
+	s.log.InfoContext(ctx, "store: schema versions now recorded in "+versionTable,
+		"dialect", s.d.name, "was", old)
+
+	return nil
 }
 
 func (s *DB) provider() (*goose.Provider, error) {

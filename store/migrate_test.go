@@ -156,3 +156,42 @@ func TestMigrateConcurrentOpens(t *testing.T) {
 		}
 	})
 }
+
+// A database an earlier version of this library migrated recorded its
+// versions in goose_db_version: Open takes that table over as its own and
+// keeps the data.
+func TestMigrateAdoptsEarlierVersionTable(t *testing.T) {
+	t.Parallel()
+
+	dialects(t, func(t *testing.T, dsn string) {
+		s := openT(t, dsn)
+		stSave(t, s, oem.Batch{Vehicles: []oem.Vehicle{
+			{FleetEntry: oem.FleetEntry{VIN: vin(1)}, Model: "i3"}}})
+		s.Close()
+
+		db, _ := rawDB(t, dsn)
+		if _, err := db.ExecContext(t.Context(),
+			"ALTER TABLE vehicleinfo_schema_version RENAME TO goose_db_version"); err != nil {
+			t.Fatal(err)
+		}
+
+		s = openT(t, dsn)
+		defer s.Close()
+
+		current, newest, err := s.SchemaVersion(t.Context())
+		if err != nil || current != newest {
+			t.Errorf("SchemaVersion = %d, %d, %v; want the newest", current, newest, err)
+		}
+
+		vs, err := s.Vehicles(t.Context(), oem.VehicleQuery{})
+		if err != nil || len(vs) != 1 || vs[0].Model != "i3" {
+			t.Errorf("Vehicles after the take-over = %+v, %v; want the one saved before", vs, err)
+		}
+
+		var n int
+		err = db.QueryRowContext(t.Context(), "SELECT count(*) FROM goose_db_version").Scan(&n)
+		if err == nil {
+			t.Errorf("goose_db_version still there (%d rows); want it renamed", n)
+		}
+	})
+}
