@@ -47,6 +47,21 @@ func TestParseDSNHidesDriverParseErrors(t *testing.T) {
 	}
 }
 
+// A URL with a bad port, or a query value lib/pq would drop unread, is
+// refused before anything is dialled, saying what to check.
+func TestParseDSNRefusesBadURLParts(t *testing.T) {
+	t.Parallel()
+
+	for _, c := range []struct{ dsn, hint string }{
+		{"postgres://u:fake-secret@127.0.0.1:notaport/db", "check the host and port"},
+		{"postgres://u:fake-secret@127.0.0.1:99999/db", "check the host and port"},
+		{"postgres://u:fake-secret@[::1/db", "check the host and port"},
+		{"postgres://u:fake-secret@127.0.0.1:5432/db?sslmode=%zz", "not percent-encoded"},
+	} {
+		wantRefused(t, c.dsn, c.hint, "fake-")
+	}
+}
+
 // A '#', '?' or '/' in a URL's password leaves its first part as the host;
 // the DSN is refused before anything is dialled, without repeating it.
 func TestParseDSNRefusesUnescapedPasswordInURL(t *testing.T) {

@@ -266,11 +266,26 @@ func parseDSN(dsn string) (dialect, string, string, error) {
 		// taken for the host, to be dialled and printed, or refused as a
 		// bad port. lib/pq ignores fragments, so a '#' is never meant.
 		u, err := url.Parse(dsn)
-		if err != nil || strings.Contains(dsn, "#") ||
-			(u.User == nil && strings.Contains(dsn, "@")) {
+		if err == nil && u.Port() != "" {
+			_, err = strconv.ParseUint(u.Port(), 10, 16)
+		}
+
+		if err != nil {
+			return dialect{}, "", "", fmt.Errorf("store: bad postgres URL: check the host and "+
+				"port, and percent-encode '#', '?', '/' and '@' in the user name and "+
+				"password (as %%23, %%3F, %%2F, %%40): %w", oem.ErrInvalidInput)
+		}
+
+		if strings.Contains(dsn, "#") || (u.User == nil && strings.Contains(dsn, "@")) {
 			return dialect{}, "", "", fmt.Errorf("store: bad postgres DSN: percent-encode "+
 				"'#', '?' and '/' in the user name and password ('#' as %%23, '?' as %%3F, "+
 				"'/' as %%2F) and any '@' after the host (as %%40): %w", oem.ErrInvalidInput)
+		}
+
+		// lib/pq drops a query parameter it cannot unescape without a word.
+		if _, err := url.ParseQuery(u.RawQuery); err != nil {
+			return dialect{}, "", "", fmt.Errorf("store: bad postgres DSN: a query parameter "+
+				"is not percent-encoded properly: %w", oem.ErrInvalidInput)
 		}
 
 		return postgresDSN(oneRoundTrip(dsn, u.Query().Has("binary_parameters"), "&"))

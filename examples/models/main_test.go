@@ -45,3 +45,18 @@ func TestModelsListsMetadataAndCleansUp(t *testing.T) {
 		t.Fatalf("table:\n%s", out.String())
 	}
 }
+
+func TestModelsJSONOfEmptyStoreIsEmptyList(t *testing.T) {
+	t.Parallel()
+
+	dsn := filepath.Join(t.TempDir(), "v.db")
+	var out, errs bytes.Buffer
+	if code := run(context.Background(), []string{"-db", dsn, "-json"}, &out, &errs,
+		func(string) string { return "" }); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs.String())
+	}
+
+	if got := strings.TrimSpace(out.String()); got != "[]" {
+		t.Errorf("-json on an empty store printed %q, want []", got)
+	}
+}

@@ -17,6 +17,9 @@ func PrintModels(w io.Writer, models []oem.Model, asJSON bool) error {
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
+		if models == nil {
+			models = []oem.Model{} // [], not null, for an empty store
+		}
 
 		return enc.Encode(models)
 	}
