@@ -93,7 +93,7 @@ func WithoutMigrate() Option {
 //     with any libpq or lib/pq keyword (host=… dbname=…, sslrootcert=… host=…,
 //     case-sensitive as in libpq): PostgreSQL through lib/pq; the DSN is
 //     passed on as it is (sslmode, search_path and other parameters
-//     included);
+//     included), with binary_parameters=yes added unless it sets it;
 //   - sqlite:path, sqlite://path, file:path, :memory: or a plain file path:
 //     SQLite through modernc.org/sqlite, with WAL, a busy timeout of 5 s and
 //     foreign keys on; query parameters the driver knows are kept. A string
